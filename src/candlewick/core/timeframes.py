@@ -46,3 +46,21 @@ def is_multiple(higher: str, lower: str) -> bool:
     return timeframe_ms(higher) % timeframe_ms(lower) == 0 and timeframe_ms(higher) >= timeframe_ms(
         lower
     )
+
+
+def last_closed_index(
+    base_ts: npt.NDArray[np.int64],
+    base_timeframe: str,
+    info_ts: npt.NDArray[np.int64],
+    info_timeframe: str,
+) -> npt.NDArray[np.int64]:
+    """For each base bar, the index of the newest informative bar already **closed** at its close.
+
+    A decision is taken at the close of a base bar (open ``t``, length ``b``): an informative
+    bar (open ``u``, length ``h``) is visible then only if ``u + h <= t + b``. The answer is
+    -1 where no informative bar has closed yet. This is the one rule that keeps
+    higher-timeframe data from leaking into the past.
+    """
+    base_close = np.asarray(base_ts, dtype=np.int64) + timeframe_ms(base_timeframe)
+    info_close = np.asarray(info_ts, dtype=np.int64) + timeframe_ms(info_timeframe)
+    return np.searchsorted(info_close, base_close, side="right").astype(np.int64) - 1

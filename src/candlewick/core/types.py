@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -156,3 +157,25 @@ class BacktestResult:
     def fees_paid(self) -> Decimal:
         """All fees of all trades, in quote units."""
         return sum((t.fees_quote for t in self.trades), Decimal(0))
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """A stored run: what was run (config snapshot, data range) and what it produced.
+
+    ``metrics`` is a JSON-able mapping (see ``candlewick.core.metrics``); ``result`` holds the
+    trades and the equity curve.
+    """
+
+    run_id: str
+    kind: str
+    name: str
+    created_at: int
+    config: dict[str, Any]
+    exchange: str
+    pairs: tuple[str, ...]
+    timeframe: str
+    start_ts: int
+    end_ts: int
+    metrics: dict[str, Any]
+    result: BacktestResult
