@@ -1,0 +1,347 @@
+"""The backtest engine: a multi-pair long-only spot portfolio with shared cash.
+
+It walks *events* (entries and exits), not bars: each pair's next entry is the next entry
+signal after it became flat, found with a precomputed index; each position's exit is planned
+at entry by :func:`candlewick.backtest.exits.plan_exit` (a vectorised search). Events of all
+pairs are merged in time order with a heap, so cash, open-position limits, exposure caps and
+breakers see the portfolio exactly as it was at that moment. Account values are Decimal; the
+equity curve (a float64 array for reports and breakers) is built from per-trade slices.
+
+Events at the same timestamp run in this order: exits at the open, entries at the open,
+intrabar exits (stops, take-profits), the end-of-data close.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from candlewick.backtest.exits import PlannedExit, next_true_index, plan_exit
+from candlewick.core.fills import ZERO, Fees, Precision, Slippage, dec, market_buy, market_sell_price, sell
+from candlewick.core.types import F64, I64, BacktestResult, BoolArr, Candles, ExitReason, Rejection, Trade
+from candlewick.errors import BacktestError
+from candlewick.risk.limits import DAY_MS, Breakers, GateState, PortfolioLimits, cap_spend
+from candlewick.risk.rules import ExitRules
+from candlewick.risk.sizing import SIZING, SizingContext
+
+_EXIT_AT_OPEN, _ENTRY, _EXIT_INTRABAR, _EXIT_AT_CLOSE = 0, 1, 2, 3
+
+
+@dataclass(frozen=True, slots=True)
+class PairData:
+    """One pair's candles and the final entry/exit signals (decided at each bar's close)."""
+
+    candles: Candles
+    entry: BoolArr
+    exit: BoolArr
+    atr: F64 | None = None
+    precision: Precision = field(default_factory=Precision)
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestSettings:
+    """Account, costs and risk of a backtest."""
+
+    initial_cash: Decimal
+    quote: str = "USDT"
+    fees: Fees = field(default_factory=Fees)
+    slippage: Slippage = field(default_factory=Slippage)
+    exit_rules: ExitRules = field(default_factory=ExitRules)
+    limits: PortfolioLimits = field(default_factory=PortfolioLimits)
+    sizing: str = "all_in"
+    sizing_params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Position:
+    pair: int
+    signal_bar: int
+    entry_bar: int
+    planned: PlannedExit
+    qty: Decimal
+    qty_net: Decimal
+    cost: Decimal
+    price: Decimal
+    fee: Decimal
+
+
+@dataclass(slots=True)
+class _Book:
+    """The portfolio's clock (union of bar times) and the curves built on it."""
+
+    grid: I64
+    pair_index: list[I64 | None]
+    cash_delta: F64
+    value: F64
+    closes: list[F64]
+    filled: int = 0
+    running_cash: float = 0.0
+
+    def grid_pos(self, pair: int, bar: int) -> int:
+        mapping = self.pair_index[pair]
+        return bar if mapping is None else int(mapping[bar])
+
+    def close_on_grid(self, pair: int) -> F64:
+        return self.closes[pair]
+
+
+def _build_book(pairs: Sequence[PairData]) -> _Book:
+    if len(pairs) == 1:
+        ts = pairs[0].candles.timestamp
+        closes = [pairs[0].candles.close]
+        index: list[I64 | None] = [None]
+    else:
+        ts = np.unique(np.concatenate([p.candles.timestamp for p in pairs]))
+        index, closes = [], []
+        for p in pairs:
+            index.append(np.searchsorted(ts, p.candles.timestamp).astype(np.int64))
+            last = np.searchsorted(p.candles.timestamp, ts, side="right") - 1
+            marked = p.candles.close[np.maximum(last, 0)]
+            closes.append(np.where(last >= 0, marked, np.nan))
+    size = ts.shape[0]
+    return _Book(ts, index, np.zeros(size), np.zeros(size), closes)
+
+
+def run_backtest(pairs: Sequence[PairData], settings: BacktestSettings) -> BacktestResult:
+    """Run the portfolio over all pairs and return trades, equity curve and final account."""
+    if not pairs:
+        raise BacktestError("no pairs to backtest")
+    for p in pairs:
+        n = len(p.candles)
+        if n < 2:
+            raise BacktestError(f"{p.candles.pair}: need at least 2 bars, got {n}")
+        if p.entry.shape[0] != n or p.exit.shape[0] != n:
+            raise BacktestError(f"{p.candles.pair}: signal length differs from the candles")
+        if settings.exit_rules.needs_atr and p.atr is None:
+            raise BacktestError(f"{p.candles.pair}: ATR-based exits need an ATR column")
+    return _Walk(pairs, settings).run()
+
+
+class _Walk:
+    """One run of the event walk (private: state lives only for the call)."""
+
+    def __init__(self, pairs: Sequence[PairData], settings: BacktestSettings) -> None:
+        self.pairs = pairs
+        self.s = settings
+        self.sizing = SIZING.get(settings.sizing)
+        self.next_entry = [next_true_index(p.entry) for p in pairs]
+        self.next_exit = [next_true_index(p.exit) for p in pairs]
+        self.book = _build_book(pairs)
+        self.book.running_cash = float(settings.initial_cash)
+        self.cash = settings.initial_cash
+        self.open: dict[int, _Position] = {}
+        self.trades: list[Trade] = []
+        self.rejections: list[Rejection] = []
+        self.closed_returns: list[float] = []
+        self.heap: list[tuple[int, int, int, int, int]] = []
+        self.seq = 0
+        self.dust: dict[str, Decimal] = {}
+        self.watch = settings.limits.needs_equity_path
+        self.breakers = Breakers(settings.limits, float(settings.initial_cash))
+        self.held: list[list[tuple[int, int, float]]] = [[] for _ in pairs]
+
+    # -- event queue -------------------------------------------------------------------
+    def _push(self, ts: int, phase: int, pair: int, bar: int) -> None:
+        self.seq += 1
+        heapq.heappush(self.heap, (ts, phase, self.seq, pair, bar))
+
+    def _schedule_entry(self, pair: int, from_bar: int) -> None:
+        candles = self.pairs[pair].candles
+        n = len(candles)
+        if from_bar >= n:
+            return
+        signal = int(self.next_entry[pair][from_bar])
+        if signal <= n - 2:
+            self._push(int(candles.timestamp[signal + 1]), _ENTRY, pair, signal)
+
+    def run(self) -> BacktestResult:
+        for pair in range(len(self.pairs)):
+            self._schedule_entry(pair, 0)
+        while self.heap:
+            ts, phase, _, pair, bar = heapq.heappop(self.heap)
+            if self.watch:
+                self._advance(self.book.grid_pos(pair, bar if phase != _ENTRY else bar + 1))
+            if phase == _ENTRY:
+                self._enter(pair, bar)
+            else:
+                self._exit(pair)
+        self._advance(self.book.grid.shape[0])
+        return self._result()
+
+    # -- equity ----------------------------------------------------------------------------
+    def _advance(self, upto: int) -> None:
+        """Settle the equity curve up to (not including) grid index ``upto``."""
+        book = self.book
+        start = book.filled
+        if upto <= start:
+            return
+        cash = book.running_cash + np.cumsum(book.cash_delta[start:upto])
+        book.running_cash = float(cash[-1])
+        if self.watch:
+            equity = cash + book.value[start:upto]
+            self.breakers.observe(book.grid[start:upto], equity)
+        book.filled = upto
+
+    def _marked_exposure(self, at: int) -> Decimal:
+        total = ZERO
+        for pos in self.open.values():
+            mark = self.book.close_on_grid(pos.pair)[at - 1] if at > 0 else math.nan
+            if math.isfinite(mark):
+                total += pos.qty_net * dec(float(mark))
+        return total
+
+    # -- entries ---------------------------------------------------------------------------
+    def _reject(self, pair: int, signal_bar: int, reason: str) -> None:
+        candles = self.pairs[pair].candles
+        self.rejections.append(Rejection(candles.pair, int(candles.timestamp[signal_bar]), reason))
+
+    def _enter(self, pair: int, signal_bar: int) -> None:
+        data = self.pairs[pair]
+        candles = data.candles
+        e = signal_bar + 1
+        ts = int(candles.timestamp[e])
+        limits = self.s.limits
+        gate = self.breakers.state(ts) if self.watch else GateState.ACTIVE
+        if gate is GateState.HALTED:
+            self._reject(pair, signal_bar, "halted: max drawdown breaker tripped")
+            return  # no more entries for this pair in this run
+        if gate is GateState.HALTED_TODAY:
+            self._reject(pair, signal_bar, "halted for the day: daily loss limit")
+            next_day = np.searchsorted(candles.timestamp, (ts // DAY_MS + 1) * DAY_MS)
+            self._schedule_entry(pair, max(signal_bar + 1, int(next_day) - 1))
+            return
+        if limits.max_open_positions is not None and len(self.open) >= limits.max_open_positions:
+            self._reject(pair, signal_bar, f"max open positions ({limits.max_open_positions})")
+            self._schedule_entry(pair, signal_bar + 1)
+            return
+        g = self.book.grid_pos(pair, e)
+        exposure = self._marked_exposure(g)
+        equity = self.cash + exposure
+        entry_ref = float(candles.open[e])
+        atr = float(data.atr[signal_bar]) if data.atr is not None else math.nan
+        stop = self.s.exit_rules.stop_level(entry_ref, atr)
+        ctx = SizingContext(
+            cash=self.cash,
+            equity=equity,
+            price=entry_ref,
+            stop_distance=(entry_ref - stop) / entry_ref if math.isfinite(stop) else None,
+            closed_returns=self.closed_returns,
+        )
+        spend = cap_spend(self.sizing(ctx, self.s.sizing_params), self.cash, equity, exposure, limits)
+        fill = market_buy(
+            spend, entry_ref, float(candles.volume[e]), self.s.fees, self.s.slippage, data.precision
+        ) if spend > ZERO else None
+        if fill is None:
+            self._reject(pair, signal_bar, f"nothing to spend (cash {self.cash:.2f}) or below minimum")
+            self._schedule_entry(pair, signal_bar + 1)
+            return
+        planned = plan_exit(
+            candles.open, candles.high, candles.low, candles.close,
+            self.next_exit[pair], e, self.s.exit_rules, atr,
+        )
+        self.cash -= fill.cost
+        self.open[pair] = _Position(
+            pair, signal_bar, e, planned, fill.qty, fill.qty_net, fill.cost, fill.price, fill.fee
+        )
+        book = self.book
+        gx = book.grid_pos(pair, planned.bar)
+        book.cash_delta[g] -= float(fill.cost)
+        if self.watch:  # breakers need the marked value of this position bar by bar now
+            book.value[g:gx] += float(fill.qty_net) * book.close_on_grid(pair)[g:gx]
+        else:
+            self.held[pair].append((g, gx, float(fill.qty_net)))
+        phase = _EXIT_AT_OPEN if planned.at_open else _EXIT_INTRABAR
+        if planned.reason is ExitReason.END_OF_DATA:
+            phase = _EXIT_AT_CLOSE
+        self._push(int(candles.timestamp[planned.bar]), phase, pair, planned.bar)
+
+    # -- exits -----------------------------------------------------------------------------
+    def _exit(self, pair: int) -> None:
+        pos = self.open.pop(pair)
+        data = self.pairs[pair]
+        candles = data.candles
+        planned = pos.planned
+        b = planned.bar
+        qty = data.precision.floor_amount(pos.qty_net)
+        if qty != pos.qty_net:
+            self.dust[candles.pair] = self.dust.get(candles.pair, ZERO) + pos.qty_net - qty
+        if planned.reason is ExitReason.TAKE_PROFIT:
+            price = data.precision.round_price(dec(planned.price))
+            fill = sell(qty, price, self.s.fees.maker)
+        else:
+            price = market_sell_price(
+                dec(planned.price), float(qty), float(candles.volume[b]),
+                self.s.slippage, data.precision,
+            )
+            fill = sell(qty, price, self.s.fees.taker)
+        self.cash += fill.proceeds
+        self.book.cash_delta[self.book.grid_pos(pair, b)] += float(fill.proceeds)
+        trade = Trade(
+            pair=candles.pair,
+            signal_ts=int(candles.timestamp[pos.signal_bar]),
+            entry_ts=int(candles.timestamp[pos.entry_bar]),
+            exit_ts=int(candles.timestamp[b]),
+            entry_price=pos.price,
+            exit_price=fill.price,
+            qty=pos.qty,
+            qty_net=pos.qty_net,
+            cost=pos.cost,
+            proceeds=fill.proceeds,
+            entry_fee=pos.fee,
+            exit_fee=fill.fee,
+            exit_reason=planned.reason,
+            bars_held=b - pos.entry_bar,
+        )
+        self.trades.append(trade)
+        self.closed_returns.append(trade.return_pct)
+        self._schedule_entry(pair, b + self.s.limits.cooldown_bars)
+
+    # -- result ----------------------------------------------------------------------------
+    def _add_held_values(self) -> None:
+        """Mark every recorded holding interval [entry, exit) at the closes, vectorised."""
+        book = self.book
+        size = book.grid.shape[0]
+        for pair, held in enumerate(self.held):
+            if not held:
+                continue
+            starts, ends, qtys = (np.array(col) for col in zip(*held, strict=True))
+            marks = np.zeros(size + 1, dtype=np.int64)
+            np.add.at(marks, starts, 1)
+            np.add.at(marks, ends, -1)
+            inside = np.cumsum(marks[:-1]) > 0
+            latest = np.zeros(size + 1, dtype=np.int64)
+            latest[starts] = 1
+            which = np.cumsum(latest[:-1]) - 1
+            qty = np.where(inside, qtys[np.maximum(which, 0)], 0.0)
+            book.value += qty * np.nan_to_num(book.close_on_grid(pair))
+
+    def _result(self) -> BacktestResult:
+        book = self.book
+        self._add_held_values()
+        cash_curve = float(self.s.initial_cash) + np.cumsum(book.cash_delta)
+        equity = cash_curve + book.value
+        with np.errstate(divide="ignore", invalid="ignore"):
+            exposure = np.where(equity > 0, book.value / equity, 0.0)
+        first = self.pairs[0].candles
+        meta = {f"dust_{pair}": str(amount) for pair, amount in self.dust.items()}
+        return BacktestResult(
+            pairs=tuple(p.candles.pair for p in self.pairs),
+            timeframe=first.timeframe,
+            quote=self.s.quote,
+            initial_cash=self.s.initial_cash,
+            final_cash=self.cash,
+            trades=tuple(sorted(self.trades, key=lambda t: (t.entry_ts, t.pair))),
+            timestamp=book.grid,
+            equity=equity,
+            exposure=exposure,
+            rejections=tuple(self.rejections),
+            halted_at=self.breakers.halted_at,
+            bars=int(sum(len(p.candles) for p in self.pairs)),
+            meta=meta,
+        )

@@ -1,0 +1,176 @@
+"""The fill model, written once: the backtester and the paper-trading simulator both use it.
+
+Rules (see docs/architecture.md, "Fill model"):
+
+* A signal computed at the close of bar ``t`` fills at the **open of bar t+1**, never earlier.
+* Market orders (entries, signal exits, time stops, stop-loss and trailing-stop exits, the
+  end-of-data close) pay the taker fee and the slippage model.
+* A protective stop triggers intrabar when the bar's low reaches the stop level; if the bar
+  *opens* at or below the level (a gap), it fills at the open, otherwise at the level.
+* A take-profit is a resting limit sell: it triggers when the bar's high reaches the level,
+  fills at the level (or at the open if the bar opened above it) and pays the maker fee.
+* When the stop and the take-profit could both have been hit in the same bar, the order of
+  prices inside the bar is unknown: the **stop is assumed to have come first** (the worse
+  outcome).
+* Fees are taken from what is received, as on Binance spot: the buy's fee in the base asset,
+  the sell's fee in the quote asset.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+
+
+def dec(value: float | int | str | Decimal) -> Decimal:
+    """A Decimal from a float by its shortest repr (``61130.99`` stays ``61130.99``)."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return Decimal(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Fees:
+    """Fee rates as fractions (0.001 = 0.1 %)."""
+
+    taker: Decimal = Decimal("0.001")
+    maker: Decimal = Decimal("0.001")
+
+
+@dataclass(frozen=True, slots=True)
+class Slippage:
+    """Adverse price move paid by market orders, as a fraction of the reference price.
+
+    ``bps`` is fixed (basis points). ``impact`` adds ``impact * sqrt(qty / bar_volume)``
+    (the square-root market-impact law) when positive; the total is capped at ``max_bps``.
+    """
+
+    bps: Decimal = ZERO
+    impact: float = 0.0
+    max_bps: Decimal = Decimal(500)
+
+    def fraction(self, qty: float, bar_volume: float) -> Decimal:
+        """Slippage fraction for an order of ``qty`` base units in a bar of ``bar_volume``."""
+        total = self.bps / Decimal(10_000)
+        if self.impact > 0.0 and qty > 0.0:
+            participation = qty / bar_volume if bar_volume > 0.0 else 1.0
+            total += dec(self.impact * math.sqrt(participation))
+        return min(total, self.max_bps / Decimal(10_000))
+
+
+@dataclass(frozen=True, slots=True)
+class Precision:
+    """A market's trading rules: price tick, amount step and minimum notional (quote)."""
+
+    price_tick: Decimal | None = None
+    amount_step: Decimal | None = None
+    min_notional: Decimal = ZERO
+
+    def round_price(self, price: Decimal) -> Decimal:
+        """Price rounded to the nearest tick."""
+        if self.price_tick is None:
+            return price
+        return (price / self.price_tick).quantize(ONE, rounding=ROUND_HALF_EVEN) * self.price_tick
+
+    def floor_amount(self, amount: Decimal) -> Decimal:
+        """Amount rounded down to the step (never buy or sell more than asked)."""
+        if self.amount_step is None:
+            return amount
+        return (amount / self.amount_step).to_integral_value(ROUND_DOWN) * self.amount_step
+
+
+@dataclass(frozen=True, slots=True)
+class BuyFill:
+    """A filled market buy: ``qty`` bought, ``fee`` taken from it, ``qty_net`` received."""
+
+    price: Decimal
+    qty: Decimal
+    qty_net: Decimal
+    cost: Decimal
+    fee: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class SellFill:
+    """A filled sell of ``qty``: gross proceeds minus the quote ``fee`` gives ``proceeds``."""
+
+    price: Decimal
+    qty: Decimal
+    proceeds: Decimal
+    fee: Decimal
+
+
+def market_buy(
+    spend: Decimal,
+    reference_price: float,
+    bar_volume: float,
+    fees: Fees,
+    slippage: Slippage,
+    precision: Precision,
+) -> BuyFill | None:
+    """Buy with ``spend`` quote units at market; None when the result is below the minimum.
+
+    The fill price is the reference (the bar's open) moved up by the slippage fraction; the
+    quantity is rounded down to the market's step; the fee is paid in the base asset.
+    """
+    ref = dec(reference_price)
+    est_qty = float(spend) / reference_price if reference_price > 0 else 0.0
+    price = precision.round_price(ref * (ONE + slippage.fraction(est_qty, bar_volume)))
+    if price <= ZERO:
+        return None
+    qty = precision.floor_amount(spend / price)
+    cost = spend if precision.amount_step is None else qty * price
+    if qty <= ZERO or cost < precision.min_notional:
+        return None
+    fee = qty * fees.taker
+    return BuyFill(price=price, qty=qty, qty_net=qty - fee, cost=cost, fee=fee)
+
+
+def sell(
+    qty: Decimal,
+    price: Decimal,
+    fee_rate: Decimal,
+) -> SellFill:
+    """Sell ``qty`` at ``price``; the fee is taken from the quote received."""
+    gross = qty * price
+    fee = gross * fee_rate
+    return SellFill(price=price, qty=qty, proceeds=gross - fee, fee=fee)
+
+
+def market_sell_price(
+    reference_price: Decimal,
+    qty: float,
+    bar_volume: float,
+    slippage: Slippage,
+    precision: Precision,
+) -> Decimal:
+    """Fill price of a market sell: the reference moved down by the slippage fraction."""
+    return precision.round_price(reference_price * (ONE - slippage.fraction(qty, bar_volume)))
+
+
+def stop_fill_price(bar_open: float, bar_low: float, level: float) -> float | None:
+    """Reference price at which a stop at ``level`` fills in this bar, or None if not hit.
+
+    A bar that opens at or below the level fills at the open (gap); otherwise a low at or
+    below the level fills at the level.
+    """
+    if bar_open <= level:
+        return bar_open
+    if bar_low <= level:
+        return level
+    return None
+
+
+def take_profit_fill_price(bar_open: float, bar_high: float, level: float) -> float | None:
+    """Price at which a resting take-profit at ``level`` fills in this bar, or None."""
+    if bar_open >= level:
+        return bar_open
+    if bar_high >= level:
+        return level
+    return None

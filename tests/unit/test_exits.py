@@ -1,0 +1,136 @@
+"""The vectorised exit search agrees with a bar-by-bar loop over the fill model's scalar rules."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from candlewick.backtest.exits import PlannedExit, next_true_index, plan_exit
+from candlewick.core.fills import stop_fill_price, take_profit_fill_price
+from candlewick.core.types import F64, BoolArr, ExitReason
+from candlewick.risk.rules import ExitRules
+
+
+def reference_exit(
+    o: F64, h: F64, low: F64, c: F64, exits: BoolArr, e: int, rules: ExitRules, atr: float
+) -> tuple[int, float, ExitReason]:
+    """The exit rules applied one bar at a time, in the documented order."""
+    n = o.shape[0]
+    entry = float(o[e])
+    stop = rules.stop_level(entry, atr)
+    take = rules.take_profit_level(entry, atr, stop)
+    highest = entry
+    for b in range(e, n):
+        if b > e and exits[b - 1]:
+            return b, float(o[b]), ExitReason.SIGNAL
+        if rules.time_stop_bars is not None and b == e + rules.time_stop_bars:
+            return b, float(o[b]), ExitReason.TIME_STOP
+        level, why = stop, ExitReason.STOP_LOSS
+        if rules.trailing_stop_pct is not None:
+            trail = highest * (1.0 - rules.trailing_stop_pct)
+            if trail > stop:
+                level, why = trail, ExitReason.TRAILING_STOP
+        price = stop_fill_price(float(o[b]), float(low[b]), level)
+        if price is not None:
+            return b, price, why
+        price = take_profit_fill_price(float(o[b]), float(h[b]), take)
+        if price is not None:
+            return b, price, ExitReason.TAKE_PROFIT
+        highest = max(highest, float(h[b]))
+    return n - 1, float(c[n - 1]), ExitReason.END_OF_DATA
+
+
+@st.composite
+def price_paths(draw: st.DrawFn) -> tuple[F64, F64, F64, F64]:
+    n = draw(st.integers(2, 400))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    close = 100.0 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    open_ = np.concatenate(([100.0], close[:-1])) * np.exp(rng.normal(0, 0.003, n))
+    high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0, 0.005, n)))
+    low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0, 0.005, n)))
+    return open_, high, low, close
+
+
+optional_pct = st.one_of(st.none(), st.floats(0.002, 0.2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    path=price_paths(),
+    exit_density=st.floats(0.0, 0.2),
+    entry_frac=st.floats(0.0, 1.0),
+    stop=optional_pct,
+    take=optional_pct,
+    trail=optional_pct,
+    rr=st.one_of(st.none(), st.floats(0.5, 4.0)),
+    time_stop=st.one_of(st.none(), st.integers(1, 100)),
+    seed=st.integers(0, 1000),
+)
+def test_vectorised_search_matches_bar_by_bar_rules(
+    path: tuple[F64, F64, F64, F64],
+    exit_density: float,
+    entry_frac: float,
+    stop: float | None,
+    take: float | None,
+    trail: float | None,
+    rr: float | None,
+    time_stop: int | None,
+    seed: int,
+) -> None:
+    o, h, low, c = path
+    n = o.shape[0]
+    exits = np.random.default_rng(seed).random(n) < exit_density
+    e = min(n - 1, int(entry_frac * n))
+    rules = ExitRules(
+        stop_loss_pct=stop,
+        take_profit_pct=take,
+        take_profit_rr=rr,
+        trailing_stop_pct=trail,
+        time_stop_bars=time_stop,
+    )
+    got = plan_exit(o, h, low, c, next_true_index(exits), e, rules)
+    bar, price, reason = reference_exit(o, h, low, c, exits, e, rules, math.nan)
+    assert (got.bar, got.reason) == (bar, reason)
+    assert got.price == price
+
+
+def test_stop_wins_when_stop_and_take_profit_hit_in_the_same_bar() -> None:
+    o = np.array([100.0, 100.0, 100.0])
+    h = np.array([101.0, 110.0, 101.0])
+    low = np.array([99.0, 90.0, 99.0])
+    c = np.array([100.0, 100.0, 100.0])
+    rules = ExitRules(stop_loss_pct=0.05, take_profit_pct=0.05)
+    got = plan_exit(o, h, low, c, next_true_index(np.zeros(3, bool)), 1, rules)
+    assert got == PlannedExit(1, 95.0, ExitReason.STOP_LOSS, at_open=False)
+
+
+def test_gap_below_the_stop_fills_at_the_open() -> None:
+    o = np.array([100.0, 100.0, 80.0])
+    h = np.array([101.0, 101.0, 85.0])
+    low = np.array([99.0, 99.0, 79.0])
+    c = np.array([100.0, 100.0, 84.0])
+    rules = ExitRules(stop_loss_pct=0.05)
+    got = plan_exit(o, h, low, c, next_true_index(np.zeros(3, bool)), 1, rules)
+    assert got == PlannedExit(2, 80.0, ExitReason.STOP_LOSS, at_open=True)
+
+
+def test_exit_signal_fills_at_the_next_open_and_end_of_data_at_the_last_close() -> None:
+    o = np.arange(1.0, 7.0)
+    c = o + 0.5
+    exits = np.array([False, False, True, False, False, False])
+    nxt = next_true_index(exits)
+    assert plan_exit(o, c, o, c, nxt, 1, ExitRules()) == PlannedExit(
+        3, 4.0, ExitReason.SIGNAL, at_open=True
+    )
+    assert plan_exit(o, c, o, c, nxt, 4, ExitRules()) == PlannedExit(
+        5, 6.5, ExitReason.END_OF_DATA, at_open=False
+    )
+
+
+def test_next_true_index() -> None:
+    flags = np.array([False, True, False, False, True, False])
+    assert next_true_index(flags).tolist() == [1, 1, 4, 4, 4, 6]
