@@ -1,0 +1,178 @@
+"""Loading configuration files, and turning every mistake into a message a person can act on.
+
+Errors name the file, the field (``risk.stop_loss_pct``, ``indicators[1].name``), the value
+found and the fix; they are :class:`~candlewick.errors.ConfigError` and never a traceback.
+The file itself is never modified.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from candlewick.config.models import TradingConfig, UserConfig, find_secret_keys
+from candlewick.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """The YAML mapping in ``path``; ConfigError on a missing file or a syntax error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file (check the path)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}:{where}: YAML syntax error: {problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top, found {type(data).__name__}")
+    return data
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The field names allowed at the parent of ``loc`` (for 'did you mean')."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or current is None:
+            continue
+        field = current.model_fields.get(part) if hasattr(current, "model_fields") else None
+        if field is None:
+            return []
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        candidates = [annotation, *args]
+        current = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+    return sorted(current.model_fields) if current is not None else []
+
+
+def format_validation_error(source: str, model: type[BaseModel], exc: ValidationError) -> str:
+    """One line per problem: where, what was found, what to do."""
+    lines = [f"{source}: {exc.error_count()} problem(s) in the configuration:"]
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        field = _field_path(loc) or "(top level)"
+        value = err.get("input")
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            allowed = _allowed_keys(model, loc)
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            lines.append(f"  - {field}: unknown key. {hint}Allowed here: {', '.join(allowed)}")
+        elif kind == "missing":
+            lines.append(f"  - {field}: required, but missing: add it")
+        else:
+            message = err["msg"].removeprefix("Value error, ")
+            shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__
+            lines.append(f"  - {field}: {message} (found {shown})")
+    return "\n".join(lines)
+
+
+def parse_model(model: type[M], data: dict[str, Any], source: str) -> M:
+    """Validate ``data`` as ``model``; ConfigError with one clear line per problem."""
+    secrets = find_secret_keys(data)
+    if secrets:
+        raise ConfigError(
+            f"{source}: {', '.join(secrets)}: secrets must not be written in config files. "
+            "Put them in the environment or in .env (see .env.example) and name the variables "
+            "in accounts.<name>.api_key_env / api_secret_env."
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(source, model, exc)) from None
+
+
+def load_trading_config(path: Path) -> TradingConfig:
+    """Read, validate and cross-check a trading config file (registries included)."""
+    config = parse_model(TradingConfig, read_yaml(path), str(path))
+    load_plugins(config, base_dir=path.parent)
+    check_references(config, str(path))
+    return config
+
+
+def load_user_config(path: Path) -> UserConfig:
+    """Read and validate a user file (accounts name environment variables, never secrets)."""
+    return parse_model(UserConfig, read_yaml(path), str(path))
+
+
+def load_plugins(config: TradingConfig, base_dir: Path) -> None:
+    """Import the user's plugin files so their setups and filters register themselves."""
+    for i, name in enumerate(config.plugins):
+        path = (base_dir / name).resolve()
+        if not path.is_file():
+            raise ConfigError(f"plugins[{i}]: {name!r}: no such file (relative to {base_dir})")
+        module_name = f"candlewick_plugin_{path.stem}_{abs(hash(path)) % 10**8}"
+        if module_name in sys.modules:
+            continue
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise ConfigError(f"plugins[{i}]: {name!r} is not an importable Python file")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            del sys.modules[module_name]
+            raise ConfigError(
+                f"plugins[{i}]: {name!r} failed to import: {type(exc).__name__}: {exc}"
+            ) from None
+
+
+def check_references(config: TradingConfig, source: str) -> None:
+    """Every indicator, setup, filter and sizing name must be registered."""
+    from candlewick.indicators.library import INDICATORS
+    from candlewick.risk.sizing import SIZING
+    from candlewick.signals.filters import FILTERS
+    from candlewick.signals.setups import SETUPS
+
+    problems: list[str] = []
+
+    def check(field: str, name: str, names: list[str], kind: str) -> None:
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            problems.append(f"  - {field}: unknown {kind} {name!r}. {hint}Known: {', '.join(names)}")
+
+    for i, ind in enumerate(config.indicators):
+        check(f"indicators[{i}].name", ind.name, INDICATORS.names(), "indicator")
+    for i, setup in enumerate(config.setups):
+        check(f"setups[{i}].name", setup.name, SETUPS.names(), "setup")
+    for i, filt in enumerate(config.filters):
+        check(f"filters[{i}].name", filt.name, FILTERS.names(), "filter")
+    check("sizing.method", config.sizing.method, SIZING.names(), "sizing method")
+    risk = config.risk
+    if config.sizing.method == "risk_percent" and not (risk.stop_loss_pct or risk.stop_loss_atr):
+        problems.append(
+            "  - sizing.method: 'risk_percent' sizes by the stop distance: set "
+            "risk.stop_loss_pct or risk.stop_loss_atr"
+        )
+    if risk.atr_indicator is not None:
+        atr = next(ind for ind in config.indicators if ind.id == risk.atr_indicator)
+        if atr.name != "atr":
+            problems.append(
+                f"  - risk.atr_indicator: {atr.id!r} is a {atr.name!r} indicator; it must be 'atr'"
+            )
+    if problems:
+        raise ConfigError("\n".join([f"{source}: {len(problems)} problem(s):", *problems]))

@@ -1,0 +1,253 @@
+"""Configuration models: TRADING_CONFIG (what a bot trades and how) and USER (who, which accounts).
+
+Pydantic v2 models, strict about unknown keys. Secrets never live in these files: an account
+names the *environment variables* holding its API key and secret (set them in the shell or in
+a git-ignored ``.env``; ``.env.example`` documents them).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from candlewick.core.timeframes import timeframe_ms
+
+ExecutionMode = Literal["backtest", "paper", "live", "forwardtest", "signaltest", "train"]
+ParamValue = float | int | str | bool | list[float] | list[int] | list[str]
+_PAIR = re.compile(r"^[A-Z0-9]{2,15}/[A-Z0-9]{2,10}$")
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _check_timeframe(value: str) -> str:
+    timeframe_ms(value)  # raises ValueError with the accepted spellings
+    return value
+
+
+class IndicatorConfig(_Model):
+    """One indicator column: ``id`` names the column setups and filters refer to."""
+
+    id: str = Field(description="column name, lower_snake_case, unique (e.g. sma_fast)")
+    name: str = Field(description="registered indicator (sma, ema, rsi, macd, atr, ...)")
+    params: dict[str, ParamValue] = Field(default_factory=dict)
+    timeframe: str | None = Field(
+        default=None, description="an informative timeframe; default: the base timeframe"
+    )
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_identifier(cls, value: str) -> str:
+        if not _IDENT.match(value):
+            raise ValueError("use lower_snake_case letters, digits and _ (e.g. sma_fast)")
+        return value
+
+    @field_validator("timeframe")
+    @classmethod
+    def _tf(cls, value: str | None) -> str | None:
+        return None if value is None else _check_timeframe(value)
+
+
+class SetupConfig(_Model):
+    """A registered setup and its parameters; ``weight`` counts in a weighted vote."""
+
+    name: str
+    params: dict[str, ParamValue] = Field(default_factory=dict)
+    weight: float = Field(default=1.0, gt=0)
+
+
+class FilterConfig(_Model):
+    """A registered filter that keeps or rejects entry signals."""
+
+    name: str
+    params: dict[str, ParamValue] = Field(default_factory=dict)
+
+
+class RiskConfig(_Model):
+    """Exits attached to every position and limits on the whole portfolio.
+
+    Percentages are fractions: 0.02 means 2 %.
+    """
+
+    stop_loss_pct: float | None = Field(default=None, gt=0, lt=1)
+    stop_loss_atr: float | None = Field(default=None, gt=0)
+    take_profit_pct: float | None = Field(default=None, gt=0)
+    take_profit_atr: float | None = Field(default=None, gt=0)
+    take_profit_rr: float | None = Field(default=None, gt=0)
+    trailing_stop_pct: float | None = Field(default=None, gt=0, lt=1)
+    time_stop_bars: int | None = Field(default=None, ge=1)
+    atr_indicator: str | None = Field(
+        default=None, description="id of an 'atr' indicator used by the *_atr rules"
+    )
+    max_open_positions: int | None = Field(default=None, ge=1)
+    max_pair_exposure: float | None = Field(default=None, gt=0, le=1)
+    max_total_exposure: float | None = Field(default=None, gt=0, le=1)
+    daily_loss_limit: float | None = Field(default=None, gt=0, lt=1)
+    max_drawdown: float | None = Field(default=None, gt=0, lt=1)
+    cooldown_bars: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _atr_rules_need_atr(self) -> RiskConfig:
+        if (self.stop_loss_atr or self.take_profit_atr) and not self.atr_indicator:
+            raise ValueError(
+                "stop_loss_atr/take_profit_atr need risk.atr_indicator: the id of an indicator "
+                "with name 'atr' declared under indicators"
+            )
+        return self
+
+
+class SizingConfig(_Model):
+    """How much an entry spends: all_in, fixed_quote, equity_fraction, risk_percent, kelly."""
+
+    method: str = "all_in"
+    params: dict[str, ParamValue] = Field(default_factory=dict)
+
+
+class FeesConfig(_Model):
+    """Fee rates as fractions (Binance spot default tier: 0.1 % both sides)."""
+
+    taker: Decimal = Field(default=Decimal("0.001"), ge=0, lt=1)
+    maker: Decimal = Field(default=Decimal("0.001"), ge=0, lt=1)
+
+
+class SlippageConfig(_Model):
+    """Fixed slippage in basis points plus optional square-root market impact."""
+
+    bps: Decimal = Field(default=Decimal(0), ge=0)
+    impact: float = Field(default=0.0, ge=0, description="k in k*sqrt(qty/bar volume)")
+    max_bps: Decimal = Field(default=Decimal(500), gt=0)
+
+
+class MarketConfig(_Model):
+    """A market's trading rules (tick, step, min notional), as in Binance's exchangeInfo."""
+
+    price_tick: Decimal | None = Field(default=None, gt=0)
+    amount_step: Decimal | None = Field(default=None, gt=0)
+    min_notional: Decimal = Field(default=Decimal(0), ge=0)
+
+
+class BacktestConfig(_Model):
+    """The account and period of a backtest; dates are UTC (YYYY-MM-DD)."""
+
+    initial_cash: Decimal = Field(default=Decimal(10_000), gt=0)
+    start: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}")
+    end: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}")
+
+
+class TradingConfig(_Model):
+    """What one bot trades and how; ``execution_mode`` picks live, paper, backtest ..."""
+
+    name: str = Field(min_length=1)
+    execution_mode: ExecutionMode = "backtest"
+    exchange: str = "binance"
+    pairs: list[str] = Field(min_length=1, description="BASE/QUOTE, e.g. BTC/USDC")
+    timeframe: str = Field(default="5m", description="base timeframe decisions are taken on")
+    informative_timeframes: list[str] = Field(default_factory=list)
+    indicators: list[IndicatorConfig] = Field(default_factory=list)
+    setups: list[SetupConfig] = Field(min_length=1)
+    combine: Literal["any", "all", "vote"] = "any"
+    vote_threshold: float = Field(default=0.5, gt=0, le=1)
+    filters: list[FilterConfig] = Field(default_factory=list)
+    risk: RiskConfig = Field(default_factory=RiskConfig)
+    sizing: SizingConfig = Field(default_factory=SizingConfig)
+    fees: FeesConfig = Field(default_factory=FeesConfig)
+    slippage: SlippageConfig = Field(default_factory=SlippageConfig)
+    markets: dict[str, MarketConfig] = Field(default_factory=dict)
+    backtest: BacktestConfig = Field(default_factory=BacktestConfig)
+    plugins: list[str] = Field(
+        default_factory=list, description="Python files registering your own setups/filters"
+    )
+
+    @field_validator("pairs")
+    @classmethod
+    def _pairs(cls, value: list[str]) -> list[str]:
+        for pair in value:
+            if not _PAIR.match(pair):
+                raise ValueError(f"{pair!r} is not BASE/QUOTE in capitals, e.g. BTC/USDC")
+        if len(set(value)) != len(value):
+            raise ValueError("a pair is listed twice")
+        return value
+
+    @field_validator("timeframe")
+    @classmethod
+    def _base_tf(cls, value: str) -> str:
+        return _check_timeframe(value)
+
+    @field_validator("informative_timeframes")
+    @classmethod
+    def _info_tfs(cls, value: list[str]) -> list[str]:
+        return [_check_timeframe(tf) for tf in value]
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> TradingConfig:
+        base = timeframe_ms(self.timeframe)
+        for tf in self.informative_timeframes:
+            if timeframe_ms(tf) <= base or timeframe_ms(tf) % base:
+                raise ValueError(
+                    f"informative timeframe {tf} must be a whole multiple of the base "
+                    f"timeframe {self.timeframe} and longer than it"
+                )
+        ids = [ind.id for ind in self.indicators]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"indicator ids must be unique; repeated: {', '.join(duplicates)}")
+        for ind in self.indicators:
+            if ind.timeframe not in (None, self.timeframe, *self.informative_timeframes):
+                raise ValueError(
+                    f"indicator {ind.id!r} uses timeframe {ind.timeframe}: add it to "
+                    "informative_timeframes"
+                )
+        if self.risk.atr_indicator is not None and self.risk.atr_indicator not in ids:
+            raise ValueError(
+                f"risk.atr_indicator {self.risk.atr_indicator!r} is not an indicator id; declare "
+                "it under indicators (name: atr)"
+            )
+        unknown = sorted(set(self.markets) - set(self.pairs))
+        if unknown:
+            raise ValueError(f"markets lists pairs not in pairs: {', '.join(unknown)}")
+        return self
+
+    @property
+    def quote(self) -> str:
+        """The quote currency of the first pair (the account's cash)."""
+        return self.pairs[0].split("/")[1]
+
+
+class AccountConfig(_Model):
+    """An exchange account; its secrets come from the named environment variables."""
+
+    exchange: str
+    api_key_env: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    api_secret_env: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    testnet: bool = False
+
+
+class UserConfig(_Model):
+    """A user of the server and their exchange accounts."""
+
+    name: str = Field(min_length=1)
+    email: str | None = None
+    accounts: dict[str, AccountConfig] = Field(default_factory=dict)
+
+
+SECRET_KEYS = frozenset({"api_key", "apikey", "secret", "api_secret", "password", "private_key"})
+
+
+def find_secret_keys(raw: Any, path: str = "") -> list[str]:
+    """Paths of keys that look like secrets written into a config file (they must not be)."""
+    found: list[str] = []
+    if isinstance(raw, dict):
+        for key, value in raw.items():
+            where = f"{path}.{key}" if path else str(key)
+            if str(key).lower() in SECRET_KEYS:
+                found.append(where)
+            found += find_secret_keys(value, where)
+    elif isinstance(raw, list):
+        for i, value in enumerate(raw):
+            found += find_secret_keys(value, f"{path}[{i}]")
+    return found
