@@ -1,0 +1,426 @@
+"""The local candle store: one Parquet file per exchange, pair and timeframe.
+
+Layout: ``<root>/<exchange>/<pair slug>/<timeframe>.parquet`` where the slug of ``BTC/USDT`` is
+``BTC-USDT`` and that of the linear perpetual ``BTC/USDT:USDT`` is ``BTC-USDT-PERP`` (the naming
+of the shared data files). Columns: ``timestamp`` int64 (bar open time, ms UTC), then
+``open high low close volume`` float64, zstd-compressed, with statistics per row group so that a
+date range reads only the row groups it needs. The file's key-value metadata (key
+``candlewick``) holds the series' names, first and last timestamps and gap counts, so listing
+the store reads only the footers.
+
+The read path imports pyarrow but never pandas: tables are built from numpy arrays (no pandas
+metadata) and read back column by column with ``to_numpy``. Arrays read from the store may be
+read-only views of Arrow memory; copy one before changing it in place.
+
+One process writes a series at a time: writes are atomic (a reader never sees a half-written
+file) but two concurrent writers of the same series are not serialised.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from candlewick.core.resample import resample
+from candlewick.core.timeframes import bucket_start, is_multiple, timeframe_ms
+from candlewick.core.types import OHLCV_COLUMNS, Candles
+from candlewick.core.validation import count_gaps, format_ts, validate
+from candlewick.errors import DataError, DataNotFoundError
+
+COLUMNS = ("timestamp", *OHLCV_COLUMNS)
+_META_KEY = b"candlewick"
+_ROW_GROUP = 131_072
+_PAIR = re.compile(r"^([A-Z0-9]+)/([A-Z0-9]+)(?::([A-Z0-9]+))?$")
+_EXCHANGE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+def normalise_pair(pair: str) -> str:
+    """``BTC/USDT`` or ``BTC/USDT:USDT`` in upper case; slugs (``btc-usdt-perp``) are accepted."""
+    text = pair.strip().upper()
+    if "/" not in text:
+        parsed = pair_from_slug(text)
+        if parsed is not None:
+            return parsed
+    if _PAIR.match(text) is None:
+        raise DataError(
+            f"pair {pair!r} is not understood: write BASE/QUOTE (BTC/USDT) or, for a linear "
+            "perpetual, BASE/QUOTE:QUOTE (BTC/USDT:USDT)"
+        )
+    return text
+
+
+def pair_slug(pair: str) -> str:
+    """The file-system name of a pair: ``BTC-USDT``; ``BTC-USDT-PERP`` for ``BTC/USDT:USDT``.
+
+    A perpetual settled in another currency than its quote (inverse, ``BTC/USD:BTC``) becomes
+    ``BTC-USD-PERP-BTC``.
+    """
+    match = _PAIR.match(normalise_pair(pair))
+    assert match is not None  # normalise_pair raised otherwise
+    base, quote, settle = match.groups()
+    if settle is None:
+        return f"{base}-{quote}"
+    return f"{base}-{quote}-PERP" if settle == quote else f"{base}-{quote}-PERP-{settle}"
+
+
+def pair_from_slug(slug: str) -> str | None:
+    """The pair a slug names (inverse of :func:`pair_slug`), or None when it is not one."""
+    parts = slug.upper().split("-")
+    if not all(re.fullmatch(r"[A-Z0-9]+", part) for part in parts):
+        return None
+    if len(parts) == 2:
+        return f"{parts[0]}/{parts[1]}"
+    if len(parts) == 3 and parts[2] == "PERP":
+        return f"{parts[0]}/{parts[1]}:{parts[1]}"
+    if len(parts) == 4 and parts[2] == "PERP":
+        return f"{parts[0]}/{parts[1]}:{parts[3]}"
+    return None
+
+
+def normalise_exchange(exchange: str) -> str:
+    """The exchange id in lower case; raises DataError when it is not a plain identifier."""
+    text = exchange.strip().lower()
+    if _EXCHANGE.match(text) is None:
+        raise DataError(f"exchange {exchange!r} is not a plain id such as binance or kraken")
+    return text
+
+
+def check_timeframe(timeframe: str) -> str:
+    """``timeframe`` itself when it is understood, else DataError naming the accepted ones."""
+    try:
+        timeframe_ms(timeframe)
+    except ValueError as exc:
+        raise DataError(str(exc)) from exc
+    return timeframe
+
+
+@dataclass(frozen=True, slots=True)
+class StoreEntry:
+    """One stored series as its file's metadata describes it."""
+
+    exchange: str
+    pair: str
+    timeframe: str
+    first_ts: int
+    last_ts: int
+    rows: int
+    gaps: int
+    missing: int
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What :meth:`CandleStore.write` did: the series as now stored and how many bars were new."""
+
+    entry: StoreEntry
+    added: int
+
+
+class CandleStore:
+    """The Parquet candle store under ``root`` (see the module documentation for the layout)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, exchange: str, pair: str, timeframe: str) -> Path:
+        """Where the series is (or would be) stored."""
+        return (
+            self.root
+            / normalise_exchange(exchange)
+            / pair_slug(pair)
+            / f"{check_timeframe(timeframe)}.parquet"
+        )
+
+    def timeframes(self, exchange: str, pair: str) -> list[str]:
+        """Timeframes stored for the pair, shortest first."""
+        folder = self.root / normalise_exchange(exchange) / pair_slug(pair)
+        names = [p.stem for p in folder.glob("*.parquet")] if folder.is_dir() else []
+        return sorted((n for n in names if _known(n)), key=timeframe_ms)
+
+    def source_timeframe(self, exchange: str, pair: str, timeframe: str) -> str | None:
+        """The stored timeframe :meth:`read` would use: ``timeframe`` itself, else the finest
+        stored timeframe that divides it, else None."""
+        stored = self.timeframes(exchange, pair)
+        if check_timeframe(timeframe) in stored:
+            return timeframe
+        return next((tf for tf in stored if is_multiple(timeframe, tf)), None)
+
+    def read(
+        self,
+        exchange: str,
+        pair: str,
+        timeframe: str,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> Candles:
+        """The stored bars whose open time is in ``[start_ms, end_ms]`` (both inclusive).
+
+        When ``timeframe`` is not stored but a finer stored timeframe divides it, the bars are
+        resampled from the finest such timeframe (incomplete edge buckets are left out). An
+        empty series is returned when nothing falls in the range. Raises DataNotFoundError,
+        naming what is stored and the import command, when neither is available.
+        """
+        exchange, pair = normalise_exchange(exchange), normalise_pair(pair)
+        source = self.source_timeframe(exchange, pair, timeframe)
+        if source is None:
+            raise DataNotFoundError(self.describe_missing(exchange, pair, timeframe))
+        if source == timeframe:
+            return self._read_file(self.path(exchange, pair, source), start_ms, end_ms)
+        # Widen the range to whole target buckets, so the edge buckets inside it are complete.
+        step = timeframe_ms(timeframe)
+        lo = None if start_ms is None else _bucket(start_ms, timeframe)
+        hi = None if end_ms is None else _bucket(end_ms, timeframe) + step - 1
+        fine = self._read_file(self.path(exchange, pair, source), lo, hi)
+        return _between(resample(fine, timeframe), start_ms, end_ms)
+
+    def write(self, candles: Candles) -> WriteResult:
+        """Merge ``candles`` into the stored series (union by timestamp) and save it atomically.
+
+        Raises DataError when the candles fail validation or disagree with stored bars of the
+        same timestamps; nothing is changed then.
+        """
+        exchange = normalise_exchange(candles.exchange)
+        pair = normalise_pair(candles.pair)
+        path = self.path(exchange, pair, candles.timeframe)
+        if len(candles) == 0:
+            raise DataError(f"nothing to store: the {exchange} {pair} series has no bars")
+        report = validate(candles)
+        if not report.ok:
+            raise DataError(
+                f"refusing to store {exchange} {pair} {candles.timeframe}: {report.summary()}"
+            )
+        new = Candles(exchange, pair, candles.timeframe, *(_arrays(candles)))
+        merged, added = new, len(new)
+        if path.exists():
+            stored = self._read_file(path, None, None)
+            merged, added = _merge(stored, new)
+            if added == 0:
+                return WriteResult(self._entry(path), 0)
+        _write_atomic(path, merged)
+        return WriteResult(self._entry(path), added)
+
+    def entries(self) -> list[StoreEntry]:
+        """Every stored series, from the Parquet footers only (no data is read)."""
+        if not self.root.is_dir():
+            return []
+        paths = sorted(self.root.glob("*/*/*.parquet"))
+        entries = [self._entry(p) for p in paths if not p.name.startswith(".")]
+        return sorted(entries, key=lambda e: (e.exchange, e.pair, timeframe_ms(e.timeframe)))
+
+    def entry(self, exchange: str, pair: str, timeframe: str) -> StoreEntry | None:
+        """The stored series' entry, or None when it is not stored (no resampling here)."""
+        path = self.path(exchange, pair, timeframe)
+        return self._entry(path) if path.exists() else None
+
+    def delete(self, exchange: str, pair: str, timeframe: str) -> StoreEntry:
+        """Remove the stored series and return what it held; DataNotFoundError if absent."""
+        path = self.path(exchange, pair, timeframe)
+        if not path.exists():
+            raise DataNotFoundError(
+                f"nothing to delete: no {normalise_exchange(exchange)} {normalise_pair(pair)} "
+                f"{timeframe} candles are stored in {self.root}"
+            )
+        entry = self._entry(path)
+        path.unlink()
+        for folder in (path.parent, path.parent.parent):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        return entry
+
+    def _entry(self, path: Path, meta: pq.FileMetaData | None = None) -> StoreEntry:
+        try:
+            meta = pq.read_metadata(path) if meta is None else meta
+            info: dict[str, Any] = json.loads((meta.metadata or {})[_META_KEY])
+            return StoreEntry(
+                info["exchange"],
+                info["pair"],
+                info["timeframe"],
+                int(info["first_ts"]),
+                int(info["last_ts"]),
+                int(meta.num_rows),
+                int(info["gaps"]),
+                int(info["missing"]),
+                path,
+            )
+        except (OSError, pa.ArrowException, KeyError, ValueError) as exc:
+            raise DataError(
+                f"{path} is not a candle file of this store ({exc}); delete it and import again"
+            ) from exc
+
+    def _read_file(self, path: Path, start_ms: int | None, end_ms: int | None) -> Candles:
+        try:
+            pf = pq.ParquetFile(path)
+        except (OSError, pa.ArrowException) as exc:
+            raise DataError(f"cannot read {path} ({exc}); delete it and import again") from exc
+        entry = self._entry(path, pf.metadata)
+        try:
+            if start_ms is None and end_ms is None:
+                table = pf.read(columns=list(COLUMNS), use_threads=False)
+            else:
+                groups = _row_groups(pf.metadata, start_ms, end_ms)
+                table = pf.read_row_groups(groups, columns=list(COLUMNS), use_threads=False)
+        finally:
+            pf.close()
+        arrays = [column_numpy(table.column(name)) for name in COLUMNS]
+        candles = Candles(entry.exchange, entry.pair, entry.timeframe, *arrays)
+        return _between(candles, start_ms, end_ms)
+
+    def describe_missing(self, exchange: str, pair: str, timeframe: str) -> str:
+        """Why the series cannot be read: what is stored instead, and the import command."""
+        exchange, pair = normalise_exchange(exchange), normalise_pair(pair)
+        stored = self.timeframes(exchange, pair)
+        if stored:
+            what = (
+                f"only {', '.join(stored)} is stored for it, and none of these divides {timeframe}"
+            )
+        else:
+            others = [f"{e.exchange} {e.pair} {e.timeframe}" for e in self.entries()]
+            what = (
+                f"the store holds {', '.join(others[:8])}{' ...' if len(others) > 8 else ''}"
+                if others
+                else "the store is empty"
+            )
+        return (
+            f"no {exchange} {pair} {timeframe} candles in the store at {self.root}: {what}. "
+            f"Import a CSV file (header timestamp,open,high,low,close,volume) with: "
+            f"candlewick data import PATH --exchange {exchange} --pair {pair} "
+            f"--timeframe {timeframe}"
+        )
+
+
+def column_numpy(column: pa.ChunkedArray) -> npt.NDArray[Any]:
+    """A null-free numeric column as numpy, without importing pandas.
+
+    pyarrow's own ``to_numpy`` imports pandas (about 0.3 s and 50 MB); a DLPack view does not.
+    One chunk gives a zero-copy, read-only view; several are concatenated into a copy.
+    """
+    if column.null_count:
+        raise DataError(f"column {column.type} has {column.null_count} empty value(s)")
+    chunks = [np.from_dlpack(chunk) for chunk in column.chunks]
+    if len(chunks) == 1:
+        return chunks[0]
+    if not chunks:
+        return np.empty(0, dtype=np.int64 if pa.types.is_integer(column.type) else np.float64)
+    return np.concatenate(chunks)
+
+
+def _known(timeframe: str) -> bool:
+    try:
+        timeframe_ms(timeframe)
+    except ValueError:
+        return False
+    return True
+
+
+def _bucket(ts: int, timeframe: str) -> int:
+    return int(bucket_start(np.array([ts], dtype=np.int64), timeframe)[0])
+
+
+def _arrays(candles: Candles) -> list[Any]:
+    return [
+        np.asarray(candles.timestamp, dtype=np.int64),
+        *(np.asarray(candles.column(name), dtype=np.float64) for name in OHLCV_COLUMNS),
+    ]
+
+
+def _between(candles: Candles, start_ms: int | None, end_ms: int | None) -> Candles:
+    ts = candles.timestamp
+    lo = 0 if start_ms is None else int(np.searchsorted(ts, start_ms, side="left"))
+    hi = len(ts) if end_ms is None else int(np.searchsorted(ts, end_ms, side="right"))
+    return candles if (lo, hi) == (0, len(ts)) else candles.slice(lo, max(lo, hi))
+
+
+def _row_groups(meta: pq.FileMetaData, start_ms: int | None, end_ms: int | None) -> list[int]:
+    """Row groups whose timestamp statistics overlap the range (all of them without stats)."""
+    chosen = []
+    for i in range(meta.num_row_groups):
+        stats = meta.row_group(i).column(0).statistics
+        if stats is not None and stats.has_min_max:
+            if start_ms is not None and stats.max < start_ms:
+                continue
+            if end_ms is not None and stats.min > end_ms:
+                continue
+        chosen.append(i)
+    return chosen
+
+
+def _merge(stored: Candles, new: Candles) -> tuple[Candles, int]:
+    """Union of two validated series; DataError if a shared timestamp has different values."""
+    _, i_old, i_new = np.intersect1d(
+        stored.timestamp, new.timestamp, assume_unique=True, return_indices=True
+    )
+    for name in OHLCV_COLUMNS:
+        differs = np.flatnonzero(stored.column(name)[i_old] != new.column(name)[i_new])
+        if len(differs):
+            first = int(differs[0])
+            at = int(stored.timestamp[i_old[first]])
+            raise DataError(
+                f"the new {new.exchange} {new.pair} {new.timeframe} candles disagree with the "
+                f"stored ones on {len(differs)} of {len(i_old)} shared bars, first at {at} "
+                f"({format_ts(at)}): {name} stored {float(stored.column(name)[i_old[first]])!r}, "
+                f"new {float(new.column(name)[i_new[first]])!r}. Nothing was written; if the "
+                f"new data is right, run `candlewick data delete {new.exchange} {new.pair} "
+                f"{new.timeframe}` and import again"
+            )
+    fresh = np.ones(len(new), dtype=np.bool_)
+    fresh[i_new] = False
+    added = int(np.count_nonzero(fresh))
+    if added == 0:
+        return stored, 0
+    ts = np.concatenate((stored.timestamp, new.timestamp[fresh]))
+    order = np.argsort(ts, kind="stable")
+    columns = [
+        np.concatenate((stored.column(name), new.column(name)[fresh]))[order]
+        for name in OHLCV_COLUMNS
+    ]
+    return Candles(new.exchange, new.pair, new.timeframe, ts[order], *columns), added
+
+
+def _write_atomic(path: Path, candles: Candles) -> None:
+    """Write the series to a temporary file beside ``path``, flush it to disk, then rename."""
+    gaps, missing = count_gaps(candles.timestamp, candles.timeframe)
+    info = {
+        "format": 1,
+        "exchange": candles.exchange,
+        "pair": candles.pair,
+        "timeframe": candles.timeframe,
+        "first_ts": int(candles.timestamp[0]),
+        "last_ts": int(candles.timestamp[-1]),
+        "gaps": gaps,
+        "missing": missing,
+    }
+    table = pa.Table.from_arrays(
+        [pa.array(candles.timestamp, type=pa.int64())]
+        + [pa.array(candles.column(name), type=pa.float64()) for name in OHLCV_COLUMNS],
+        names=list(COLUMNS),
+    ).replace_schema_metadata({_META_KEY: json.dumps(info).encode()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("wb") as fh:
+            # Plain float pages compress better under zstd than dictionaries and decode with
+            # less memory (3.0 MB instead of 5.8 MB for BTC/USDT 5m); timestamps are near-
+            # arithmetic, which delta encoding stores in almost nothing.
+            pq.write_table(
+                table,
+                fh,
+                compression="zstd",
+                row_group_size=_ROW_GROUP,
+                use_dictionary=False,
+                column_encoding={"timestamp": "DELTA_BINARY_PACKED"},
+            )
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
