@@ -1,0 +1,227 @@
+"""``candlewick backtest`` and ``candlewick demo``: run a config over stored candles."""
+
+from __future__ import annotations
+
+import time
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from rich.progress import Progress
+
+    from candlewick.config.models import TradingConfig
+    from candlewick.core.types import BacktestResult, Candles
+    from candlewick.signals.lookahead import LookaheadReport
+
+
+def _progress_bar(console: Console) -> Progress:
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description:<24}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def run_and_report(
+    config: TradingConfig,
+    config_path: Path,
+    *,
+    start: str | None,
+    end: str | None,
+    check_lookahead: bool,
+    save: bool,
+    html: bool,
+    json_path: Path | None,
+    console: Console,
+) -> str | None:
+    """Run one backtest with progress, print its summary, store it; return the run id."""
+    from candlewick.core.metrics import compute_metrics, per_pair_metrics
+    from candlewick.core.types import RunRecord
+    from candlewick.data.store import CandleStore
+    from candlewick.modes.backtest import load_candles, lookahead_reports, run_backtest_job
+    from candlewick.modes.strategy import config_snapshot
+    from candlewick.paths import candle_store_dir
+    from candlewick.report.terminal import print_summary
+
+    clock = time.perf_counter()
+    with _progress_bar(console) as bar:
+        task = bar.add_task("loading candles", total=len(config.pairs) + 1)
+        candles, notes = load_candles(config, CandleStore(candle_store_dir()), start, end)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done + 1, total=total + 1)
+
+        if check_lookahead:
+            reports = lookahead_reports(config, candles, progress)
+        result, _timings = run_backtest_job(config, candles, progress)
+        bar.update(task, description="metrics", completed=len(config.pairs) + 1)
+        metrics = compute_metrics(result)
+        per_pair = per_pair_metrics(result)
+    for note in notes:
+        console.print(f"[dim]{escape(note)}[/]")
+
+    run_id = None
+    if save:
+        from candlewick.storage.db import open_database
+        from candlewick.storage.runs import RunRepository
+
+        first = min(int(c.timestamp[0]) for c in candles.values())
+        last = max(int(c.timestamp[-1]) for c in candles.values())
+        record = RunRecord(
+            run_id="",
+            kind="backtest",
+            name=config.name,
+            created_at=int(time.time() * 1000),
+            config=config_snapshot(config) | {"source": str(config_path)},
+            exchange=config.exchange,
+            pairs=tuple(config.pairs),
+            timeframe=config.timeframe,
+            start_ts=first,
+            end_ts=last,
+            metrics=dict(metrics) | {"per_pair": per_pair},
+            result=result,
+        )
+        database = open_database()
+        try:
+            run_id = RunRepository(database).save(record)
+        finally:
+            database.dispose()
+
+    print_summary(console, result, metrics, per_pair, run_id=run_id)
+    console.print(
+        f"trades: [bold]{len(result.trades)}[/]  final equity: "
+        f"[bold]{result.final_equity:.8f}[/] {result.quote}  "
+        f"({time.perf_counter() - clock:.2f} s)"
+    )
+    if check_lookahead:
+        _print_lookahead(console, reports)
+    if json_path is not None:
+        from candlewick.report.json_report import write_json
+
+        console.print(f"JSON report: {write_json(json_path, result, metrics, per_pair)}")
+    if html:
+        _write_html(console, config, result, metrics, per_pair, candles, run_id)
+    if run_id:
+        console.print(
+            f"run id [bold cyan]{run_id}[/] · `candlewick runs show {run_id}` · "
+            f"`candlewick report {run_id} --open`"
+        )
+    if check_lookahead and any(not r.ok for r in reports.values()):
+        raise typer.Exit(3)
+    return run_id
+
+
+def _print_lookahead(console: Console, reports: Mapping[str, LookaheadReport]) -> None:
+    for pair, report in reports.items():
+        if report.ok:
+            console.print(
+                f"[green]lookahead check {pair}: clean[/] ({len(report.cuts)} truncated histories)"
+            )
+            continue
+        console.print(
+            f"[bold red]lookahead check {pair}: {len(report.differences)} signal(s) change "
+            f"when the future is cut off[/] — the strategy reads data it could not have had:"
+        )
+        for diff in report.differences[:10]:
+            console.print(
+                f"  bar {diff.bar} ({_iso(diff.timestamp)}): {diff.signal} was {diff.full} on full "
+                f"history, {diff.truncated} with history cut at {diff.cut} bars"
+            )
+
+
+def _iso(ms: int | None) -> str:
+    from datetime import UTC, datetime
+
+    return "?" if ms is None else datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _write_html(
+    console: Console,
+    config: TradingConfig,
+    result: BacktestResult,
+    metrics: Mapping[str, object],
+    per_pair: Sequence[Mapping[str, object]],
+    candles: dict[str, Candles],
+    run_id: str | None,
+) -> None:
+    from candlewick.paths import reports_dir
+    from candlewick.report.html import write_html
+
+    name = run_id or f"{config.name}-{int(time.time())}"
+    path = write_html(
+        reports_dir() / f"{name}.html",
+        result,
+        metrics,
+        per_pair,
+        candles,
+        f"{config.name} · backtest",
+        run_id=run_id,
+    )
+    console.print(f"HTML report: [bold]{path}[/]")
+
+
+def backtest(
+    config: Annotated[Path, typer.Option("--config", "-c", help="trading config (YAML)")],
+    start: Annotated[str | None, typer.Option(help="first day, YYYY-MM-DD (UTC)")] = None,
+    end: Annotated[str | None, typer.Option(help="end day (exclusive), YYYY-MM-DD")] = None,
+    check_lookahead: Annotated[
+        bool,
+        typer.Option(
+            "--check-lookahead",
+            help="recompute signals on truncated history; exit 3 if any signal changes",
+        ),
+    ] = False,
+    save: Annotated[bool, typer.Option(help="store the run in the database")] = True,
+    html: Annotated[bool, typer.Option("--html", help="also write the HTML report")] = False,
+    json_path: Annotated[Path | None, typer.Option("--json", help="write a JSON report")] = None,
+) -> None:
+    """Backtest a trading config on stored candles: progress, summary table, run id."""
+    from candlewick.config.loader import load_trading_config
+
+    console = Console()
+    cfg = load_trading_config(config)
+    run_and_report(
+        cfg,
+        config,
+        start=start,
+        end=end,
+        check_lookahead=check_lookahead,
+        save=save,
+        html=html,
+        json_path=json_path,
+        console=console,
+    )
+
+
+def demo() -> None:
+    """The reference backtest (SMA 10/30 cross on BTC/USDT 5m) with its HTML report."""
+    from candlewick.config.loader import load_trading_config
+
+    console = Console()
+    with resources.as_file(resources.files("candlewick") / "defaults" / "sma_cross.yaml") as path:
+        cfg = load_trading_config(path)
+        console.print(f"[bold]Candlewick demo[/]: {escape(str(path))}")
+        run_and_report(
+            cfg,
+            path,
+            start=None,
+            end=None,
+            check_lookahead=False,
+            save=True,
+            html=True,
+            json_path=None,
+            console=console,
+        )

@@ -1,0 +1,125 @@
+"""The backtest mode: load candles, run the strategy pipeline per pair, run the portfolio engine.
+
+This is the shell around the pure core: it reads the candle store, times the stages and
+reports progress through a callback, so the CLI (Rich) and tests (nothing) can both use it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from candlewick.backtest.engine import run_backtest
+from candlewick.config.models import TradingConfig
+from candlewick.core.types import BacktestResult, BoolArr, Candles
+from candlewick.errors import DataError
+from candlewick.modes.strategy import (
+    backtest_settings,
+    build_pair_frame,
+    pair_data,
+    pair_signals,
+    signals_for,
+    strategy_specs,
+)
+
+if TYPE_CHECKING:
+    from candlewick.data.store import CandleStore
+    from candlewick.signals.lookahead import LookaheadReport
+
+#: progress(stage, done, total): stage is a short human label.
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def day_ms(day: str | None) -> int | None:
+    """Milliseconds of a UTC date ``YYYY-MM-DD`` (None stays None)."""
+    if day is None:
+        return None
+    try:
+        moment = datetime.strptime(day[:10], "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise DataError(f"bad date {day!r}: use YYYY-MM-DD") from None
+    return int(moment.timestamp() * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestOutcome:
+    """A finished backtest: the result, the candles it ran on, and where they came from."""
+
+    result: BacktestResult
+    candles: dict[str, Candles]
+    data_notes: tuple[str, ...]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def load_candles(
+    config: TradingConfig,
+    store: CandleStore,
+    start: str | None = None,
+    end: str | None = None,
+) -> tuple[dict[str, Candles], list[str]]:
+    """Each pair's base candles within [start, end) and a note on where they came from."""
+    from candlewick.data.sources import ensure_candles
+
+    start_ms = day_ms(start or config.backtest.start)
+    end_ms = day_ms(end or config.backtest.end)
+    candles, notes = {}, []
+    for pair in config.pairs:
+        series, note = ensure_candles(store, config.exchange, pair, config.timeframe)
+        lo = 0 if start_ms is None else int(series.timestamp.searchsorted(start_ms))
+        hi = len(series) if end_ms is None else int(series.timestamp.searchsorted(end_ms))
+        series = series.slice(lo, hi)
+        if len(series) < 2:
+            raise DataError(
+                f"{pair} {config.timeframe}: fewer than 2 bars between {start or 'the start'} and "
+                f"{end or 'the end'}; check backtest.start/end against `candlewick data list`"
+            )
+        candles[pair] = series
+        notes.append(note)
+    return candles, notes
+
+
+def run_backtest_job(
+    config: TradingConfig,
+    candles: dict[str, Candles],
+    progress: Progress = _no_progress,
+) -> tuple[BacktestResult, dict[str, float]]:
+    """Indicators and signals per pair, then the portfolio engine; returns result and timings."""
+    specs = strategy_specs(config)
+    timings: dict[str, float] = {}
+    pairs = []
+    clock = time.perf_counter()
+    for done, (pair, series) in enumerate(candles.items()):
+        progress(f"signals {pair}", done, len(candles))
+        frame = build_pair_frame(config, specs, series)
+        pairs.append(pair_data(config, series, frame, pair_signals(specs, frame)))
+    timings["signals"] = time.perf_counter() - clock
+    progress("simulating", len(candles), len(candles))
+    clock = time.perf_counter()
+    result = run_backtest(pairs, backtest_settings(config))
+    timings["engine"] = time.perf_counter() - clock
+    return result, timings
+
+
+def lookahead_reports(
+    config: TradingConfig, candles: dict[str, Candles], progress: Progress = _no_progress
+) -> dict[str, LookaheadReport]:
+    """Recompute the whole pipeline on truncated histories and report changed signals."""
+    from candlewick.signals.lookahead import check_lookahead
+
+    specs = strategy_specs(config)
+    reports = {}
+    for done, (pair, series) in enumerate(candles.items()):
+        progress(f"lookahead {pair}", done, len(candles))
+
+        def upto(end: int, series: Candles = series) -> tuple[BoolArr, BoolArr]:
+            return signals_for(config, specs, series.slice(0, end))
+
+        reports[pair] = check_lookahead(upto, len(series), timestamps=series.timestamp)
+    return reports
