@@ -1,0 +1,116 @@
+"""Config files: valid ones load; every mistake names the field, the value and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from candlewick.config.loader import load_trading_config, load_user_config, parse_model
+from candlewick.config.models import TradingConfig
+from candlewick.errors import ConfigError
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sma_cross.yaml"
+
+
+def write(tmp_path: Path, data: dict[str, object] | str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data))
+    return path
+
+
+def base() -> dict[str, object]:
+    data = yaml.safe_load(EXAMPLE.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def test_reference_example_loads() -> None:
+    config = load_trading_config(EXAMPLE)
+    assert config.pairs == ["BTC/USDT"]
+    assert config.timeframe == "5m"
+    assert [i.id for i in config.indicators] == ["sma_fast", "sma_slow"]
+    assert config.quote == "USDT"
+
+
+def test_unknown_key_is_named_with_a_suggestion(tmp_path: Path) -> None:
+    data = base()
+    data["risk"] = {"stop_los_pct": 0.02}
+    with pytest.raises(ConfigError) as err:
+        load_trading_config(write(tmp_path, data))
+    message = str(err.value)
+    assert "risk.stop_los_pct: unknown key" in message
+    assert "did you mean 'stop_loss_pct'" in message
+
+
+def test_bad_value_names_field_and_value(tmp_path: Path) -> None:
+    data = base()
+    data["risk"] = {"stop_loss_pct": -0.5}
+    with pytest.raises(ConfigError, match=r"risk\.stop_loss_pct: .*greater than 0 \(found -0\.5\)"):
+        load_trading_config(write(tmp_path, data))
+
+
+def test_bad_pair_and_timeframe(tmp_path: Path) -> None:
+    data = base()
+    data["pairs"] = ["btcusdt"]
+    data["timeframe"] = "7x"
+    with pytest.raises(ConfigError) as err:
+        load_trading_config(write(tmp_path, data))
+    assert "pairs: " in str(err.value) and "BASE/QUOTE" in str(err.value)
+    assert "timeframe: unknown timeframe '7x'" in str(err.value)
+
+
+def test_cross_field_rules(tmp_path: Path) -> None:
+    data = base()
+    data["informative_timeframes"] = ["7m"]
+    with pytest.raises(ConfigError, match="whole multiple of the base timeframe 5m"):
+        load_trading_config(write(tmp_path, data))
+    data = base()
+    data["risk"] = {"stop_loss_atr": 2}
+    with pytest.raises(ConfigError, match="risk.atr_indicator"):
+        load_trading_config(write(tmp_path, data))
+
+
+def test_unknown_registered_names_get_suggestions(tmp_path: Path) -> None:
+    data = base()
+    data["setups"] = [{"name": "ma_crosss", "params": {}}]
+    data["sizing"] = {"method": "all_inn"}
+    with pytest.raises(ConfigError) as err:
+        load_trading_config(write(tmp_path, data))
+    assert "setups[0].name: unknown setup 'ma_crosss'. did you mean 'ma_cross'?" in str(err.value)
+    assert "sizing.method: unknown sizing method 'all_inn'" in str(err.value)
+
+
+def test_secrets_are_refused_in_files(tmp_path: Path) -> None:
+    path = tmp_path / "user.yaml"
+    path.write_text("name: alice\naccounts:\n  main:\n    exchange: binance\n    api_key: abc\n")
+    with pytest.raises(ConfigError, match=r"accounts\.main\.api_key: secrets must not be written"):
+        load_user_config(path)
+
+
+def test_user_file_names_environment_variables(tmp_path: Path) -> None:
+    path = tmp_path / "user.yaml"
+    path.write_text(
+        "name: alice\naccounts:\n  main:\n    exchange: binance\n"
+        "    api_key_env: BINANCE_API_KEY\n    api_secret_env: BINANCE_API_SECRET\n"
+    )
+    assert load_user_config(path).accounts["main"].api_key_env == "BINANCE_API_KEY"
+
+
+def test_yaml_syntax_error_gives_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"YAML syntax error: .* started at line 2, column"):
+        load_trading_config(write(tmp_path, "name: x\npairs: [BTC/USDT\n"))
+
+
+def test_missing_file_and_missing_field(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        load_trading_config(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match="setups: required, but missing"):
+        parse_model(TradingConfig, {"name": "x", "pairs": ["BTC/USDC"]}, "inline")
+
+
+def test_schema_is_json_schema() -> None:
+    schema = TradingConfig.model_json_schema()
+    assert schema["additionalProperties"] is False
+    assert "execution_mode" in schema["properties"]
