@@ -16,7 +16,7 @@ from candlewick.core.metrics import (
     bar_returns,
     compute_metrics,
     drawdown,
-    exit_reason_counts,
+    exit_reason_stats,
     max_drawdown_span,
     per_pair_metrics,
     periods_per_year,
@@ -275,10 +275,17 @@ def test_per_pair_metrics() -> None:
     assert sol["net_pnl"] == 0.0
 
 
-def test_exit_reason_counts() -> None:
-    trades = (*THREE, trade("1", reason=ExitReason.STOP_LOSS))
-    assert exit_reason_counts(trades) == {"stop_loss": 2, "signal": 1, "take_profit": 1}
-    assert list(exit_reason_counts(trades)) == ["stop_loss", "signal", "take_profit"]
+def test_exit_reason_stats() -> None:
+    trades = (*THREE, trade("1", reason=ExitReason.STOP_LOSS, cost="50"))
+    rows = exit_reason_stats(trades)
+    assert [r["exit_reason"] for r in rows] == ["stop_loss", "signal", "take_profit"]
+    stop = rows[0]
+    assert stop["trades"] == 2
+    assert stop["share"] == 0.5
+    assert stop["net_pnl"] == -9.0
+    assert stop["avg_trade_return"] == pytest.approx((-0.1 + 0.02) / 2)
+    assert stop["win_rate"] == 0.5
+    assert exit_reason_stats(()) == []
 
 
 # ---- properties ----------------------------------------------------------------------------

@@ -289,9 +289,24 @@ def per_pair_metrics(result: BacktestResult) -> list[Metrics]:
     return rows
 
 
-def exit_reason_counts(trades: Sequence[Trade]) -> dict[str, int]:
-    """How many trades closed for each exit reason, most frequent first."""
-    counts: dict[str, int] = {}
+def exit_reason_stats(trades: Sequence[Trade]) -> list[Metrics]:
+    """One row per exit reason, most frequent first.
+
+    Keys: exit_reason, trades, share (of all trades), net_pnl (quote), avg_trade_return,
+    win_rate.
+    """
+    groups: dict[str, list[Trade]] = {}
     for t in trades:
-        counts[str(t.exit_reason)] = counts.get(str(t.exit_reason), 0) + 1
-    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        groups.setdefault(str(t.exit_reason), []).append(t)
+    rows: list[Metrics] = [
+        {
+            "exit_reason": reason,
+            "trades": len(group),
+            "share": len(group) / len(trades),
+            "net_pnl": _money(sum((t.pnl for t in group), Decimal(0))),
+            "avg_trade_return": float(np.mean([t.return_pct for t in group])),
+            "win_rate": sum(1 for t in group if t.pnl > 0) / len(group),
+        }
+        for reason, group in groups.items()
+    ]
+    return sorted(rows, key=lambda row: (-int(row["trades"] or 0), str(row["exit_reason"])))

@@ -1,1 +1,140 @@
+"""Reports of a backtest: terminal summary (Rich), JSON, and one self-contained HTML file.
 
+This package holds the layout shared by every report: which metrics are shown, in which
+sections, with which label and number format, so that the terminal and the HTML page agree.
+Modules: :mod:`.terminal`, :mod:`.json_report`, :mod:`.html` (imports plotly lazily).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Literal
+
+Kind = Literal["pct", "ratio", "money", "int", "days", "text", "num"]
+
+#: Headline metrics by section: (metric key, label, number format).
+SECTIONS: tuple[tuple[str, tuple[tuple[str, str, Kind], ...]], ...] = (
+    (
+        "Returns",
+        (
+            ("total_return", "Total return", "pct"),
+            ("cagr", "CAGR", "pct"),
+            ("sharpe", "Sharpe", "ratio"),
+            ("sortino", "Sortino", "ratio"),
+            ("calmar", "Calmar", "ratio"),
+            ("max_drawdown", "Max drawdown", "pct"),
+            ("max_drawdown_duration_bars", "Max DD duration (bars)", "int"),
+            ("max_drawdown_duration_days", "Max DD duration", "days"),
+        ),
+    ),
+    (
+        "Trades",
+        (
+            ("trade_count", "Trades", "int"),
+            ("win_rate", "Win rate", "pct"),
+            ("profit_factor", "Profit factor", "ratio"),
+            ("expectancy", "Expectancy", "money"),
+            ("expectancy_pct", "Expectancy (return)", "pct"),
+            ("median_trade_return", "Median trade", "pct"),
+            ("best_trade_return", "Best trade", "pct"),
+            ("worst_trade_return", "Worst trade", "pct"),
+            ("avg_bars_held", "Avg bars held", "num"),
+        ),
+    ),
+    (
+        "Account",
+        (
+            ("initial_cash", "Initial cash", "money"),
+            ("final_equity", "Final equity", "money"),
+            ("net_profit", "Net profit", "money"),
+            ("fees_paid", "Fees paid", "money"),
+            ("exposure", "Exposure (mean)", "pct"),
+            ("time_in_market", "Time in market", "pct"),
+            ("rejections", "Rejected signals", "int"),
+            ("halted_at", "Halted at", "text"),
+        ),
+    ),
+    (
+        "Period",
+        (
+            ("start", "Start", "text"),
+            ("end", "End", "text"),
+            ("bars", "Bars", "int"),
+            ("years", "Years", "num"),
+        ),
+    ),
+)
+
+#: Columns of the per-pair table: (key of a per_pair_metrics row, label, number format).
+PAIR_COLUMNS: tuple[tuple[str, str, Kind], ...] = (
+    ("pair", "Pair", "text"),
+    ("trades", "Trades", "int"),
+    ("win_rate", "Win rate", "pct"),
+    ("net_pnl", "Net P&L", "money"),
+    ("return_contribution", "Contribution", "pct"),
+    ("fees", "Fees", "money"),
+    ("avg_trade_return", "Avg trade", "pct"),
+    ("best_trade_return", "Best", "pct"),
+    ("worst_trade_return", "Worst", "pct"),
+)
+
+NONE_TEXT = "—"
+
+
+def format_value(value: object, kind: Kind) -> str:
+    """A metric value as display text; None, NaN and missing values show as an em dash."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return NONE_TEXT
+    if kind == "text" or isinstance(value, str):
+        return str(value)
+    if not isinstance(value, int | float | Decimal):
+        return str(value)
+    number = float(value)
+    if kind == "pct":
+        return f"{number * 100:,.2f}%"
+    if kind == "ratio":
+        return f"{number:,.2f}"
+    if kind == "int":
+        return f"{int(number):,}"
+    if kind == "days":
+        return f"{number:,.1f} d"
+    if kind == "money":
+        return format_money(value)
+    return f"{number:,.2f}" if abs(number) >= 1 else f"{number:.4g}"
+
+
+def format_money(value: float | int | Decimal) -> str:
+    """Two decimals with thousands separators; 4 significant digits below 1 (BTC-quoted pairs)."""
+    number = float(value)
+    if number == 0 or abs(number) >= 1:
+        return f"{number:,.2f}"
+    return f"{number:.4g}"
+
+
+def format_decimal(value: Decimal) -> str:
+    """An exact amount as plain text, cut to 8 decimals when it has more."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -8:
+        return f"{value:.8f}"
+    return f"{value:f}"
+
+
+def headline_rows(metrics: Mapping[str, object]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The headline metrics as (section, [(label, text)]) ready for a table."""
+    return [
+        (section, [(label, format_value(metrics.get(key), kind)) for key, label, kind in items])
+        for section, items in SECTIONS
+    ]
+
+
+#: Colour of an exit marker per exit reason (all in the red/orange family, by severity).
+EXIT_COLORS: dict[str, str] = {
+    "signal": "#d62728",
+    "stop_loss": "#7f0000",
+    "trailing_stop": "#b2182b",
+    "take_profit": "#ff7f0e",
+    "time_stop": "#e377c2",
+    "end_of_data": "#8c564b",
+}

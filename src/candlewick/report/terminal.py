@@ -1,0 +1,99 @@
+"""A backtest's summary in the terminal: headline metrics, per-pair table, exit reasons."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from rich.columns import Columns
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from candlewick.core.metrics import exit_reason_stats
+from candlewick.core.types import BacktestResult
+from candlewick.report import PAIR_COLUMNS, format_money, format_value, headline_rows
+
+
+def _colour(text: str, value: object) -> str:
+    """Green for a positive number, red for a negative one."""
+    if isinstance(value, int | float) and value != 0:
+        return f"[green]{text}[/]" if value > 0 else f"[red]{text}[/]"
+    return text
+
+
+def headline_tables(metrics: Mapping[str, object]) -> list[Table]:
+    """One two-column table per section of the headline metrics."""
+    tables = []
+    for section, rows in headline_rows(metrics):
+        table = Table(title=section, show_header=False, title_justify="left", min_width=34)
+        table.add_column("metric", style="bold")
+        table.add_column("value", justify="right")
+        for label, text in rows:
+            table.add_row(label, text)
+        tables.append(table)
+    return tables
+
+
+def pair_table(per_pair: Sequence[Mapping[str, object]], quote: str) -> Table:
+    """The per-pair breakdown."""
+    table = Table(title=f"Per pair (P&L in {quote})", title_justify="left")
+    widest = max((len(str(row.get("pair", ""))) for row in per_pair), default=4)
+    for key, label, _ in PAIR_COLUMNS:
+        if key == "pair":
+            table.add_column(label, no_wrap=True, min_width=widest)
+        else:
+            table.add_column(label, justify="right")
+    for row in per_pair:
+        cells = []
+        for key, _, kind in PAIR_COLUMNS:
+            text = escape(format_value(row.get(key), kind))
+            cells.append(_colour(text, row.get(key)) if key == "net_pnl" else text)
+        table.add_row(*cells)
+    return table
+
+
+def exit_reason_table(result: BacktestResult) -> Table:
+    """Trades per exit reason with their share, net P&L and mean return."""
+    table = Table(title="Exit reasons", title_justify="left")
+    for label in ("Reason", "Trades", "Share", f"Net P&L ({result.quote})", "Avg trade", "Win"):
+        table.add_column(label, justify="left" if label == "Reason" else "right")
+    for row in exit_reason_stats(result.trades):
+        table.add_row(
+            str(row["exit_reason"]),
+            format_value(row["trades"], "int"),
+            format_value(row["share"], "pct"),
+            _colour(format_value(row["net_pnl"], "money"), row["net_pnl"]),
+            format_value(row["avg_trade_return"], "pct"),
+            format_value(row["win_rate"], "pct"),
+        )
+    return table
+
+
+def print_summary(
+    console: Console,
+    result: BacktestResult,
+    metrics: Mapping[str, object],
+    per_pair: Sequence[Mapping[str, object]],
+    run_id: str | None = None,
+) -> None:
+    """Print the summary of one backtest: a header line, metrics, per pair, exit reasons."""
+    total = metrics.get("total_return")
+    header = (
+        f"[bold]{escape(', '.join(result.pairs))}[/] {result.timeframe} · "
+        f"{format_value(metrics.get('start'), 'text')} → {format_value(metrics.get('end'), 'text')}"
+        f" · return {_colour(format_value(total, 'pct'), total)}"
+        f" · final {format_money(result.final_equity)} {result.quote}"
+    )
+    if run_id:
+        header = f"[bold cyan]run {escape(run_id)}[/] · " + header
+    console.print(header)
+    console.print(Columns(headline_tables(metrics), padding=(0, 2)))
+    console.print(pair_table(per_pair, result.quote))
+    if result.trades:
+        console.print(exit_reason_table(result))
+    if result.halted_at is not None:
+        console.print(
+            f"[bold yellow]trading halted by a risk breaker at {metrics.get('halted_at')}[/]"
+        )
+    if metrics.get("notes"):
+        console.print(f"[dim]notes: {escape(str(metrics['notes']))}[/]")
