@@ -283,3 +283,16 @@ def test_formatting() -> None:
     assert format_value("2026-04-15T00:00:00Z", "text") == "2026-04-15T00:00:00Z"
     assert format_decimal(Decimal("1.23456789012")) == "1.23456789"
     assert format_decimal(Decimal("0.00100")) == "0.00100"
+
+
+def test_terminal_summary_on_a_narrow_terminal(run: BacktestResult) -> None:
+    buf = io.StringIO()
+    console = Console(file=buf, width=60, color_system=None)
+    per_pair = per_pair_metrics(run)
+    print_summary(console, run, compute_metrics(run), per_pair)
+    text = buf.getvalue()
+    # the per-pair table turns to one row per metric, and no number is cut short
+    assert re.search(r"Contribution\s+-?\d", text)
+    assert format_value(per_pair[0]["net_pnl"], "money") in text
+    assert format_value(per_pair[0]["worst_trade_return"], "pct") in text
+    assert "…" not in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from rich import box
 from rich.columns import Columns
 from rich.console import Console
 from rich.markup import escape
@@ -34,29 +35,43 @@ def headline_tables(metrics: Mapping[str, object]) -> list[Table]:
     return tables
 
 
-def pair_table(per_pair: Sequence[Mapping[str, object]], quote: str) -> Table:
-    """The per-pair breakdown."""
-    table = Table(title=f"Per pair (P&L in {quote})", title_justify="left")
-    widest = max((len(str(row.get("pair", ""))) for row in per_pair), default=4)
-    for key, label, _ in PAIR_COLUMNS:
-        if key == "pair":
-            table.add_column(label, no_wrap=True, min_width=widest)
-        else:
-            table.add_column(label, justify="right")
-    for row in per_pair:
-        cells = []
-        for key, _, kind in PAIR_COLUMNS:
-            text = escape(format_value(row.get(key), kind))
-            cells.append(_colour(text, row.get(key)) if key == "net_pnl" else text)
-        table.add_row(*cells)
+def pair_table(per_pair: Sequence[Mapping[str, object]], quote: str, width: int = 200) -> Table:
+    """The per-pair breakdown: one row per pair, or one row per metric when that is too wide
+    for ``width`` columns (numbers are never cut short)."""
+    title = f"Per pair (P&L in {quote})"
+    plain = [
+        [format_value(row.get(key), kind) for key, _, kind in PAIR_COLUMNS] for row in per_pair
+    ]
+    widths = [
+        max(len(label), *(len(r[i]) for r in plain)) for i, (_, label, _) in enumerate(PAIR_COLUMNS)
+    ]
+    shown = [
+        [
+            _colour(escape(t), row.get(key)) if key == "net_pnl" else escape(t)
+            for (key, _, _), t in zip(PAIR_COLUMNS, texts, strict=True)
+        ]
+        for row, texts in zip(per_pair, plain, strict=True)
+    ]
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    if sum(w + 3 for w in widths) + 1 <= width:  # padding 1 + 1 and a divider per column
+        for i, (_, label, _) in enumerate(PAIR_COLUMNS):
+            table.add_column(label, justify="right" if i else "left", min_width=widths[i])
+        for texts in shown:
+            table.add_row(*texts)
+        return table
+    table.add_column("")
+    for texts in shown:
+        table.add_column(texts[0], justify="right")
+    for i, (_, label, _) in enumerate(PAIR_COLUMNS[1:], start=1):
+        table.add_row(label, *(texts[i] for texts in shown))
     return table
 
 
 def exit_reason_table(result: BacktestResult) -> Table:
     """Trades per exit reason with their share, net P&L and mean return."""
-    table = Table(title="Exit reasons", title_justify="left")
+    table = Table(title="Exit reasons", title_justify="left", box=box.SIMPLE_HEAD)
     for label in ("Reason", "Trades", "Share", f"Net P&L ({result.quote})", "Avg trade", "Win"):
-        table.add_column(label, justify="left" if label == "Reason" else "right")
+        table.add_column(label, justify="left" if label == "Reason" else "right", overflow="fold")
     for row in exit_reason_stats(result.trades):
         table.add_row(
             str(row["exit_reason"]),
@@ -88,7 +103,7 @@ def print_summary(
         header = f"[bold cyan]run {escape(run_id)}[/] · " + header
     console.print(header)
     console.print(Columns(headline_tables(metrics), padding=(0, 2)))
-    console.print(pair_table(per_pair, result.quote))
+    console.print(pair_table(per_pair, result.quote, console.width))
     if result.trades:
         console.print(exit_reason_table(result))
     if result.halted_at is not None:
