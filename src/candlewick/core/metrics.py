@@ -205,13 +205,9 @@ def compute_metrics(result: BacktestResult) -> Metrics:
     sharpe = _sharpe(returns, ppy)
     sortino = _sortino(returns, ppy)
     if sharpe is None:
-        notes.append(
-            "sharpe: under 2 bars, zero volatility (flat equity) or non-finite"
-        )
+        notes.append("sharpe: under 2 bars, zero volatility (flat equity) or non-finite")
     if sortino is None:
-        notes.append(
-            "sortino: under 2 bars, no losing bar (zero downside) or non-finite"
-        )
+        notes.append("sortino: under 2 bars, no losing bar (zero downside) or non-finite")
     cagr = _cagr(float(final / initial), years) if initial > 0 else None
     if cagr is None and initial > 0:
         notes.append("cagr: no bars, or the annualised growth overflows (period far too short)")
