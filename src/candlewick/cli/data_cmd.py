@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help=(
         "Market data: import candle CSV files into the local Parquet store, list what is "
-        "stored, show bars and report gaps. The store lives in $CANDLEWICK_HOME/candles."
+        "stored, show bars and report gaps. The store is the candles folder of the Candlewick "
+        "home ($CANDLEWICK_HOME, by default the user data directory)."
     ),
     no_args_is_help=True,
 )
@@ -155,7 +156,7 @@ def show(
     start_ms = _parse_when(start, "--start", end=False)
     end_ms = _parse_when(end, "--end", end=True)
     candles = store.read(exchange, pair, timeframe, start_ms, end_ms)
-    source = store.source_timeframe(exchange, pair, timeframe)
+    source = store.source_timeframe(exchange, pair, timeframe, start_ms, end_ms)
     out = Console()
     if len(candles) == 0:
         out.print(f"No {escape(candles.pair)} {timeframe} bar in that range.")

@@ -6,6 +6,11 @@ the summed volume of the sub-bars inside it, and is stamped with the bucket's op
 shown: when the series starts after the first sub-bar of its first bucket, or ends before the
 last sub-bar of its last bucket, that edge bucket is dropped. A bucket with sub-bars missing
 *inside* the series (minutes without trades) is kept, as exchanges do.
+
+Resampling in steps (1m -> 5m -> 15m) gives the candles of resampling at once (1m -> 15m),
+except next to a gap at an edge of the series: once the partial first 5m bucket is dropped, the
+5m series cannot tell "no trades yet" from "before the data began", so the stepwise result may
+hide one more candle at that edge. It never differs in the candles it shows.
 """
 
 from __future__ import annotations

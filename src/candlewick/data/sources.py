@@ -6,7 +6,9 @@ series, :func:`ensure_candles` says how to import a file instead.
 
 from __future__ import annotations
 
+import gzip
 import re
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,9 +93,10 @@ def shared_candle_file(
 ) -> tuple[Path, str] | None:
     """The shared data file to build ``timeframe`` candles from, and that file's timeframe.
 
-    The file ``<exchange>_<BASE>-<QUOTE>_<timeframe>.csv[.gz]`` if present, else the file of
-    the finest timeframe of the same pair that divides ``timeframe``. Segment files with a
-    ``_<YYYY-MM>`` suffix are not used.
+    The file ``<exchange>_<BASE>-<QUOTE>_<timeframe>.csv[.gz]`` if present, else, among the
+    files of the same pair whose timeframe divides ``timeframe``, the one spanning the longest
+    time (the finest on a tie), as :meth:`CandleStore.source_timeframe` chooses. Segment files
+    with a ``_<YYYY-MM>`` suffix are not used.
     """
     folder = None if data_dir is None else data_dir / "candles"
     if folder is None or not folder.is_dir():
@@ -108,8 +111,24 @@ def shared_candle_file(
             found.setdefault(match[1], path)
     if timeframe in found:
         return found[timeframe], timeframe
-    finer = sorted((tf for tf in found if is_multiple(timeframe, tf)), key=timeframe_ms)
-    return (found[finer[0]], finer[0]) if finer else None
+    finer = [tf for tf in found if is_multiple(timeframe, tf)]
+    if not finer:
+        return None
+    best = max(finer, key=lambda tf: (_csv_span(found[tf]), -timeframe_ms(tf)))
+    return found[best], best
+
+
+def _csv_span(path: Path) -> int:
+    """Last minus first timestamp of a candle CSV, from its first and last lines only."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt") as fh:
+            next(fh, None)  # header
+            first = next(fh, "")
+            last = deque(fh, maxlen=1)  # gzip cannot seek to the end: stream through
+        return int(last[0].split(",", 1)[0]) - int(first.split(",", 1)[0]) if last else 0
+    except (OSError, ValueError):
+        return 0  # unreadable here: the import will say what is wrong
 
 
 def ensure_candles(
