@@ -235,8 +235,7 @@ class CandleStore:
         """Every stored series, from the Parquet footers only (no data is read)."""
         if not self.root.is_dir():
             return []
-        paths = sorted(self.root.glob("*/*/*.parquet"))
-        entries = [self._entry(p) for p in paths if not p.name.startswith(".")]
+        entries = [self._entry(p) for p in self.root.glob("*/*/*.parquet")]
         return sorted(entries, key=lambda e: (e.exchange, e.pair, timeframe_ms(e.timeframe)))
 
     def entry(self, exchange: str, pair: str, timeframe: str) -> StoreEntry | None:
