@@ -1,0 +1,414 @@
+"""The run repository: save, list, load and delete runs (backtests and friends) in the database.
+
+A run is three kinds of rows written in one transaction: its ``runs`` row (what was run, the
+config snapshot, metrics and headline numbers), one ``run_trades`` row per trade (amounts as
+exact decimals) and one ``run_series`` row per array (timestamps, equity, exposure and the
+rejected signals) as zlib-compressed ``.npy`` bytes.
+
+``config``, ``metrics`` and ``result.meta`` are stored as JSON: tuples come back as lists,
+decimals as strings, numpy scalars as Python numbers, and NaN or infinite floats as ``None``
+(PostgreSQL's JSON has no NaN).
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import math
+import secrets
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from pathlib import PurePath
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from candlewick.core.types import BacktestResult, ExitReason, Rejection, RunRecord, Trade
+from candlewick.errors import RunNotFoundError, StorageError
+from candlewick.storage.db import Database
+from candlewick.storage.models import RunRow, RunSeriesRow, RunTradeRow
+
+RUN_ID_BYTES = 6
+"""Generated run ids are ``2 * RUN_ID_BYTES`` lowercase hex characters."""
+
+MIN_PREFIX = 4
+"""Shortest id prefix accepted in place of a whole id."""
+
+AMOUNT_FIELDS = (
+    "entry_price",
+    "exit_price",
+    "qty",
+    "qty_net",
+    "cost",
+    "proceeds",
+    "entry_fee",
+    "exit_fee",
+)
+"""The Decimal fields of a :class:`~candlewick.core.types.Trade`, stored exactly."""
+_TRADE_COLUMNS = ("pair", "signal_ts", "entry_ts", "exit_ts", *AMOUNT_FIELDS)
+_LIST_HINT = "see the stored runs with `candlewick runs list`"
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """One line of the run list: what was run and its headline results."""
+
+    id: str
+    kind: str
+    name: str
+    created_at: int
+    exchange: str
+    pairs: tuple[str, ...]
+    timeframe: str
+    start_ts: int
+    end_ts: int
+    trade_count: int
+    initial_cash: Decimal
+    final_equity: Decimal
+    max_drawdown: float | None
+    sharpe: float | None
+    win_rate: float | None
+
+    @property
+    def total_return(self) -> float | None:
+        """Final equity over initial cash, minus one (None without initial cash)."""
+        if not self.initial_cash:
+            return None
+        return float(self.final_equity / self.initial_cash - 1)
+
+
+class RunRepository:
+    """Stored runs in one :class:`~candlewick.storage.db.Database` (already migrated)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def save(self, record: RunRecord) -> str:
+        """Store ``record`` in one transaction and return its id.
+
+        An empty ``record.run_id`` gets a fresh random id; a given id must not be stored yet.
+        """
+        run = _run_values(record)
+        trades = [_trade_values(i, trade) for i, trade in enumerate(record.result.trades)]
+        series = _series_values(record.result)
+        with self.db.transaction("save the run", write=True) as conn:
+            run_id = record.run_id or _new_id(conn)
+            if record.run_id and _exists(conn, run_id):
+                raise StorageError(
+                    f"a run with id {run_id!r} is already stored; delete it first "
+                    f"(candlewick runs delete {run_id}) or save with an empty run_id"
+                )
+            conn.execute(sa.insert(RunRow), [{**run, "id": run_id}])
+            if trades:
+                conn.execute(sa.insert(RunTradeRow), [{**t, "run_id": run_id} for t in trades])
+            conn.execute(
+                sa.insert(RunSeriesRow),
+                [{"run_id": run_id, "name": name, "data": data} for name, data in series],
+            )
+        return run_id
+
+    def list(self, limit: int = 50, kind: str | None = None) -> builtins.list[RunSummary]:
+        """The newest ``limit`` runs, newest first, optionally only those of one ``kind``."""
+        if limit < 1:
+            raise StorageError(f"limit must be at least 1, got {limit}")
+        query = _SUMMARY_QUERY.order_by(RunRow.created_at.desc(), RunRow.id.desc()).limit(limit)
+        if kind is not None:
+            query = query.where(RunRow.kind == kind)
+        with self.db.transaction("list the runs") as conn:
+            return [_summary(row) for row in conn.execute(query)]
+
+    def summary(self, run_id: str) -> RunSummary:
+        """The list line of the run ``run_id`` (or a unique prefix of it)."""
+        with self.db.transaction("look the run up") as conn:
+            full_id = _resolve(conn, run_id)
+            return _summary(conn.execute(_SUMMARY_QUERY.where(RunRow.id == full_id)).one())
+
+    def resolve(self, run_id: str) -> str:
+        """The full id of the run whose id is ``run_id`` or starts with it (>= 4 characters)."""
+        with self.db.transaction("look the run up") as conn:
+            return _resolve(conn, run_id)
+
+    def get(self, run_id: str) -> RunRecord:
+        """The stored run ``run_id`` (or a unique prefix of it) with its trades and arrays."""
+        with self.db.transaction("load the run") as conn:
+            full_id = _resolve(conn, run_id)
+            run = conn.execute(sa.select(RunRow.__table__).where(RunRow.id == full_id)).one()
+            trade_rows = conn.execute(
+                sa.select(RunTradeRow.__table__)
+                .where(RunTradeRow.run_id == full_id)
+                .order_by(RunTradeRow.seq)
+            ).all()
+            series_rows = conn.execute(
+                sa.select(RunSeriesRow.name, RunSeriesRow.data).where(
+                    RunSeriesRow.run_id == full_id
+                )
+            ).all()
+        arrays = {row.name: _decode_array(row.data, row.name) for row in series_rows}
+        pairs = tuple(run.pairs)
+        result = BacktestResult(
+            pairs=pairs if run.result_pairs is None else tuple(run.result_pairs),
+            timeframe=run.timeframe,
+            quote=run.quote,
+            initial_cash=run.initial_cash,
+            final_cash=run.final_equity,
+            trades=tuple(_trade(row, full_id) for row in trade_rows),
+            timestamp=arrays.get("timestamp", np.zeros(0, np.int64)).astype(np.int64, copy=False),
+            equity=arrays.get("equity", np.zeros(0)).astype(np.float64, copy=False),
+            exposure=arrays.get("exposure", np.zeros(0)).astype(np.float64, copy=False),
+            rejections=_rejections(arrays),
+            halted_at=run.halted_at,
+            bars=run.bars,
+            meta={str(k): str(v) for k, v in run.meta.items()},
+        )
+        return RunRecord(
+            run_id=full_id,
+            kind=run.kind,
+            name=run.name,
+            created_at=run.created_at,
+            config=run.config,
+            exchange=run.exchange,
+            pairs=pairs,
+            timeframe=run.timeframe,
+            start_ts=run.start_ts,
+            end_ts=run.end_ts,
+            metrics=run.metrics,
+            result=result,
+        )
+
+    def delete(self, run_id: str) -> None:
+        """Delete the run ``run_id`` (or a unique prefix of it) with its trades and series."""
+        with self.db.transaction("delete the run", write=True) as conn:
+            full_id = _resolve(conn, run_id)
+            conn.execute(sa.delete(RunRow).where(RunRow.id == full_id))
+
+
+_SUMMARY_QUERY = sa.select(
+    RunRow.id,
+    RunRow.kind,
+    RunRow.name,
+    RunRow.created_at,
+    RunRow.exchange,
+    RunRow.pairs,
+    RunRow.timeframe,
+    RunRow.start_ts,
+    RunRow.end_ts,
+    RunRow.trade_count,
+    RunRow.initial_cash,
+    RunRow.final_equity,
+    RunRow.metrics,
+)
+
+
+def _summary(row: sa.Row[*tuple[Any, ...]]) -> RunSummary:
+    return RunSummary(
+        id=row.id,
+        kind=row.kind,
+        name=row.name,
+        created_at=row.created_at,
+        exchange=row.exchange,
+        pairs=tuple(row.pairs),
+        timeframe=row.timeframe,
+        start_ts=row.start_ts,
+        end_ts=row.end_ts,
+        trade_count=row.trade_count,
+        initial_cash=row.initial_cash,
+        final_equity=row.final_equity,
+        max_drawdown=_metric(row.metrics, "max_drawdown"),
+        sharpe=_metric(row.metrics, "sharpe"),
+        win_rate=_metric(row.metrics, "win_rate"),
+    )
+
+
+def _new_id(conn: Connection) -> str:
+    for _ in range(5):
+        run_id = secrets.token_hex(RUN_ID_BYTES)
+        if not _exists(conn, run_id):
+            return run_id
+    raise StorageError("could not draw an unused run id in 5 attempts; is the runs table full?")
+
+
+def _exists(conn: Connection, run_id: str) -> bool:
+    return conn.execute(sa.select(RunRow.id).where(RunRow.id == run_id)).first() is not None
+
+
+def _resolve(conn: Connection, run_id: str) -> str:
+    run_id = run_id.strip()
+    if not run_id:
+        raise RunNotFoundError(f"no run id given; {_LIST_HINT}")
+    if _exists(conn, run_id):
+        return run_id
+    if len(run_id) < MIN_PREFIX:
+        raise RunNotFoundError(
+            f"no stored run has the id {run_id!r} (a prefix needs at least {MIN_PREFIX} "
+            f"characters); {_LIST_HINT}"
+        )
+    matches = list(
+        conn.execute(
+            sa.select(RunRow.id)
+            .where(RunRow.id.startswith(run_id, autoescape=True))
+            .order_by(RunRow.id)
+            .limit(5)
+        ).scalars()
+    )
+    if not matches:
+        raise RunNotFoundError(f"no stored run has the id {run_id!r}; {_LIST_HINT}")
+    if len(matches) > 1:
+        shown = ", ".join(matches[:4]) + (", ..." if len(matches) > 4 else "")
+        raise RunNotFoundError(
+            f"the id prefix {run_id!r} matches several runs ({shown}); give more characters"
+        )
+    return str(matches[0])
+
+
+def _run_values(record: RunRecord) -> dict[str, Any]:
+    result = record.result
+    if record.timeframe != result.timeframe:
+        raise StorageError(
+            f"run {record.name!r}: the record's timeframe {record.timeframe!r} differs from its "
+            f"result's {result.timeframe!r}; a run has one timeframe"
+        )
+    same_pairs = tuple(record.pairs) == tuple(result.pairs)
+    return {
+        "kind": record.kind,
+        "name": record.name,
+        "created_at": int(record.created_at),
+        "exchange": record.exchange,
+        "pairs": list(record.pairs),
+        "result_pairs": None if same_pairs else list(result.pairs),
+        "timeframe": record.timeframe,
+        "quote": result.quote,
+        "start_ts": int(record.start_ts),
+        "end_ts": int(record.end_ts),
+        "config": _jsonable(record.config, "config"),
+        "metrics": _jsonable(record.metrics, "metrics"),
+        "meta": _jsonable(result.meta, "result.meta"),
+        "initial_cash": _amount(result.initial_cash, "result.initial_cash"),
+        "final_equity": _amount(result.final_cash, "result.final_cash"),
+        "bars": int(result.bars),
+        "trade_count": len(result.trades),
+        "halted_at": None if result.halted_at is None else int(result.halted_at),
+    }
+
+
+def _trade_values(seq: int, trade: Trade) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "seq": seq,
+        "pair": trade.pair,
+        "signal_ts": int(trade.signal_ts),
+        "entry_ts": int(trade.entry_ts),
+        "exit_ts": int(trade.exit_ts),
+        "exit_reason": str(trade.exit_reason),
+        "bars_held": int(trade.bars_held),
+    }
+    for name in AMOUNT_FIELDS:
+        values[name] = _amount(getattr(trade, name), f"trade #{seq} ({trade.pair}) {name}")
+    return values
+
+
+def _amount(value: object, where: str) -> Decimal:
+    if not isinstance(value, Decimal):
+        raise StorageError(
+            f"{where} is {value!r} ({type(value).__name__}); amounts must be decimal.Decimal"
+        )
+    return value
+
+
+def _trade(row: sa.Row[*tuple[Any, ...]], run_id: str) -> Trade:
+    try:
+        reason = ExitReason(row.exit_reason)
+    except ValueError as error:
+        raise StorageError(
+            f"run {run_id}: trade #{row.seq} has the unknown exit reason {row.exit_reason!r}; "
+            "it was written by a newer Candlewick, upgrade to read it"
+        ) from error
+    values = {name: getattr(row, name) for name in _TRADE_COLUMNS}
+    return Trade(**values, exit_reason=reason, bars_held=row.bars_held)
+
+
+def _series_values(result: BacktestResult) -> list[tuple[str, bytes]]:
+    arrays: list[tuple[str, npt.NDArray[Any]]] = [
+        ("timestamp", np.asarray(result.timestamp, dtype=np.int64)),
+        ("equity", np.asarray(result.equity, dtype=np.float64)),
+        ("exposure", np.asarray(result.exposure, dtype=np.float64)),
+    ]
+    if result.rejections:
+        rejections = result.rejections
+        arrays += [
+            ("rejections.pair", np.array([r.pair for r in rejections], dtype=np.str_)),
+            ("rejections.signal_ts", np.array([r.signal_ts for r in rejections], np.int64)),
+            ("rejections.reason", np.array([r.reason for r in rejections], dtype=np.str_)),
+        ]
+    return [(name, _encode_array(array)) for name, array in arrays]
+
+
+def _rejections(arrays: Mapping[str, npt.NDArray[Any]]) -> tuple[Rejection, ...]:
+    if "rejections.pair" not in arrays:
+        return ()
+    return tuple(
+        Rejection(str(pair), int(ts), str(reason))
+        for pair, ts, reason in zip(
+            arrays["rejections.pair"],
+            arrays["rejections.signal_ts"],
+            arrays["rejections.reason"],
+            strict=True,
+        )
+    )
+
+
+def _encode_array(array: npt.NDArray[Any]) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return zlib.compress(buffer.getvalue(), 1)
+
+
+def _decode_array(data: bytes, name: str) -> npt.NDArray[Any]:
+    try:
+        array: npt.NDArray[Any] = np.load(io.BytesIO(zlib.decompress(data)), allow_pickle=False)
+    except (zlib.error, ValueError, OSError) as error:
+        raise StorageError(f"the stored series {name!r} is damaged: {error}") from error
+    return array
+
+
+def _metric(metrics: Mapping[str, Any], key: str) -> float | None:
+    value = metrics.get(key)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _jsonable(value: Any, where: str) -> Any:
+    """``value`` as plain JSON types (see the module docstring); StorageError if impossible."""
+    if value is None or isinstance(value, str | bool | int):
+        return value.value if isinstance(value, Enum) else value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Decimal):
+        return str(value) if value.is_finite() else None
+    if isinstance(value, np.generic | np.ndarray):
+        return _jsonable(value.tolist(), where)
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise StorageError(f"{where} has the key {key!r}; JSON keys must be strings")
+            out[key] = _jsonable(item, f"{where}.{key}")
+        return out
+    if isinstance(value, bytes | bytearray):
+        raise StorageError(f"{where} holds bytes; JSON cannot store them, encode them as text")
+    if isinstance(value, Sequence | set | frozenset):
+        return [_jsonable(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, Enum):
+        return _jsonable(value.value, where)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, PurePath):
+        return str(value)
+    raise StorageError(
+        f"{where} holds {type(value).__name__} {value!r:.60}, which cannot be stored as JSON; "
+        "convert it to str, int, float, list or dict"
+    )
