@@ -265,7 +265,7 @@ class _Track:
             self.rows.append((int(candles.timestamp[k]), row))
 
     def append(self, new: Candles) -> None:
-        """Add closed bars; compute the row of each (``every_row``) or of the last one only."""
+        """Add closed bars; keep the row of each (informative) or of the newest only (base)."""
         old = self.candles
         if old is not None and len(old) and len(new) and new.timestamp[0] <= old.timestamp[-1]:
             raise DataError(
