@@ -68,7 +68,7 @@ def test_cross_field_rules(tmp_path: Path) -> None:
         load_trading_config(write(tmp_path, data))
     data = base()
     data["risk"] = {"stop_loss_atr": 2}
-    with pytest.raises(ConfigError, match="risk.atr_indicator"):
+    with pytest.raises(ConfigError, match=r"risk\.atr_indicator"):
         load_trading_config(write(tmp_path, data))
 
 
@@ -114,3 +114,20 @@ def test_schema_is_json_schema() -> None:
     schema = TradingConfig.model_json_schema()
     assert schema["additionalProperties"] is False
     assert "execution_mode" in schema["properties"]
+
+
+def test_indicator_parameters_are_checked_at_load(tmp_path: Path) -> None:
+    data = base()
+    data["indicators"] = [
+        {"id": "sma_fast", "name": "sma", "params": {"perod": 10}},
+        {"id": "sma_slow", "name": "sma", "params": {"period": 0}},
+        {"id": "bb", "name": "bbands", "source": "hl2"},
+        {"id": "atr", "name": "atr", "source": "hl2"},
+    ]
+    with pytest.raises(ConfigError) as err:
+        load_trading_config(write(tmp_path, data))
+    message = str(err.value)
+    assert "indicators[0].params: indicator 'sma' has no parameter 'perod'" in message
+    assert "indicators[1].params:" in message and "period" in message
+    assert "indicators[3].source: 'atr' takes high, low, close" in message
+    assert "indicators[2]" not in message

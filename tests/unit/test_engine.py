@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 import numpy as np
@@ -21,7 +22,7 @@ DAY = 86_400_000
 
 
 def make_candles(
-    close: list[float] | np.ndarray,
+    close: Sequence[float] | np.ndarray,
     pair: str = "BTC/USDT",
     start: int = 1_700_000_000_000 // DAY * DAY,
     step: int = MIN,
@@ -89,7 +90,9 @@ def test_fixed_slippage_moves_both_fills_against_the_trader() -> None:
     result = run_backtest(
         [PairData(candles, flags(4, 0), flags(4, 1))],
         BacktestSettings(
-            initial_cash=Decimal(100), fees=Fees(Decimal(0), Decimal(0)), slippage=Slippage(Decimal(10))
+            initial_cash=Decimal(100),
+            fees=Fees(Decimal(0), Decimal(0)),
+            slippage=Slippage(Decimal(10)),
         ),
     )
     (trade,) = result.trades
@@ -143,7 +146,9 @@ def test_exposure_caps_limit_the_spend() -> None:
     candles = make_candles([10, 10, 10, 10])
     result = run_backtest(
         [PairData(candles, flags(4, 0), flags(4))],
-        BacktestSettings(initial_cash=Decimal(1000), limits=PortfolioLimits(max_pair_exposure=0.25)),
+        BacktestSettings(
+            initial_cash=Decimal(1000), limits=PortfolioLimits(max_pair_exposure=0.25)
+        ),
     )
     assert result.trades[0].cost == Decimal(250)
 
@@ -181,7 +186,9 @@ def test_daily_loss_limit_halts_until_the_next_utc_day() -> None:
 
 def test_precision_floors_the_amount_and_enforces_min_notional() -> None:
     candles = make_candles([3, 3, 3, 3])
-    precision = Precision(price_tick=Decimal("0.01"), amount_step=Decimal("0.1"), min_notional=Decimal(5))
+    precision = Precision(
+        price_tick=Decimal("0.01"), amount_step=Decimal("0.1"), min_notional=Decimal(5)
+    )
     ok = run_backtest(
         [PairData(candles, flags(4, 0), flags(4, 1), precision=precision)],
         BacktestSettings(initial_cash=Decimal(10)),

@@ -83,7 +83,7 @@ def test_vectorised_search_matches_bar_by_bar_rules(
 ) -> None:
     o, h, low, c = path
     n = o.shape[0]
-    exits = np.random.default_rng(seed).random(n) < exit_density
+    exits: BoolArr = np.asarray(np.random.default_rng(seed).random(n) < exit_density)
     e = min(n - 1, int(entry_frac * n))
     rules = ExitRules(
         stop_loss_pct=stop,

@@ -13,7 +13,11 @@ from candlewick.risk.sizing import SIZING, SizingContext, kelly_fraction
 
 def ctx(stop: float | None = None, returns: tuple[float, ...] = ()) -> SizingContext:
     return SizingContext(
-        cash=Decimal(600), equity=Decimal(1000), price=50.0, stop_distance=stop, closed_returns=returns
+        cash=Decimal(600),
+        equity=Decimal(1000),
+        price=50.0,
+        stop_distance=stop,
+        closed_returns=returns,
     )
 
 
@@ -47,13 +51,17 @@ def test_capped_kelly_uses_fallback_then_past_trades_only() -> None:
     returns = (0.02, 0.02, 0.02, -0.01, -0.01) * 4
     # half Kelly of 0.4 = 0.2 (under the 0.25 cap)
     assert float(kelly(ctx(returns=returns), {})) == pytest.approx(200.0)
-    assert kelly(ctx(), {"win_rate": 0.9, "payoff": 3.0, "cap": 0.1}) == Decimal(1000) * Decimal("0.1")
+    assert kelly(ctx(), {"win_rate": 0.9, "payoff": 3.0, "cap": 0.1}) == Decimal(1000) * Decimal(
+        "0.1"
+    )
 
 
 def test_cap_spend() -> None:
     limits = PortfolioLimits(max_pair_exposure=0.3, max_total_exposure=0.5)
     # total room: 0.5 * 1000 - 400 = 100
-    assert cap_spend(Decimal(800), Decimal(600), Decimal(1000), Decimal(400), limits) == Decimal(100)
+    assert cap_spend(Decimal(800), Decimal(600), Decimal(1000), Decimal(400), limits) == Decimal(
+        100
+    )
     assert cap_spend(Decimal(800), Decimal(200), Decimal(1000), Decimal(0), limits) == Decimal(200)
     assert cap_spend(Decimal(800), Decimal(600), Decimal(1000), Decimal(0), limits) == Decimal(300)
     assert cap_spend(Decimal(10), Decimal(600), Decimal(1000), Decimal(900), limits) == Decimal(0)

@@ -23,8 +23,26 @@ from typing import Any
 import numpy as np
 
 from candlewick.backtest.exits import PlannedExit, next_true_index, plan_exit
-from candlewick.core.fills import ZERO, Fees, Precision, Slippage, dec, market_buy, market_sell_price, sell
-from candlewick.core.types import F64, I64, BacktestResult, BoolArr, Candles, ExitReason, Rejection, Trade
+from candlewick.core.fills import (
+    ZERO,
+    Fees,
+    Precision,
+    Slippage,
+    dec,
+    market_buy,
+    market_sell_price,
+    sell,
+)
+from candlewick.core.types import (
+    F64,
+    I64,
+    BacktestResult,
+    BoolArr,
+    Candles,
+    ExitReason,
+    Rejection,
+    Trade,
+)
 from candlewick.errors import BacktestError
 from candlewick.risk.limits import DAY_MS, Breakers, GateState, PortfolioLimits, cap_spend
 from candlewick.risk.rules import ExitRules
@@ -164,7 +182,7 @@ class _Walk:
         for pair in range(len(self.pairs)):
             self._schedule_entry(pair, 0)
         while self.heap:
-            ts, phase, _, pair, bar = heapq.heappop(self.heap)
+            _ts, phase, _, pair, bar = heapq.heappop(self.heap)
             if self.watch:
                 self._advance(self.book.grid_pos(pair, bar if phase != _ENTRY else bar + 1))
             if phase == _ENTRY:
@@ -233,17 +251,36 @@ class _Walk:
             stop_distance=(entry_ref - stop) / entry_ref if math.isfinite(stop) else None,
             closed_returns=self.closed_returns,
         )
-        spend = cap_spend(self.sizing(ctx, self.s.sizing_params), self.cash, equity, exposure, limits)
-        fill = market_buy(
-            spend, entry_ref, float(candles.volume[e]), self.s.fees, self.s.slippage, data.precision
-        ) if spend > ZERO else None
+        spend = cap_spend(
+            self.sizing(ctx, self.s.sizing_params), self.cash, equity, exposure, limits
+        )
+        fill = (
+            market_buy(
+                spend,
+                entry_ref,
+                float(candles.volume[e]),
+                self.s.fees,
+                self.s.slippage,
+                data.precision,
+            )
+            if spend > ZERO
+            else None
+        )
         if fill is None:
-            self._reject(pair, signal_bar, f"nothing to spend (cash {self.cash:.2f}) or below minimum")
+            self._reject(
+                pair, signal_bar, f"nothing to spend (cash {self.cash:.2f}) or below minimum"
+            )
             self._schedule_entry(pair, signal_bar + 1)
             return
         planned = plan_exit(
-            candles.open, candles.high, candles.low, candles.close,
-            self.next_exit[pair], e, self.s.exit_rules, atr,
+            candles.open,
+            candles.high,
+            candles.low,
+            candles.close,
+            self.next_exit[pair],
+            e,
+            self.s.exit_rules,
+            atr,
         )
         self.cash -= fill.cost
         self.open[pair] = _Position(
@@ -276,8 +313,11 @@ class _Walk:
             fill = sell(qty, price, self.s.fees.maker)
         else:
             price = market_sell_price(
-                dec(planned.price), float(qty), float(candles.volume[b]),
-                self.s.slippage, data.precision,
+                dec(planned.price),
+                float(qty),
+                float(candles.volume[b]),
+                self.s.slippage,
+                data.precision,
             )
             fill = sell(qty, price, self.s.fees.taker)
         self.cash += fill.proceeds

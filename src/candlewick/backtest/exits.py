@@ -126,7 +126,9 @@ def _first_trigger(
             if hit_stop[k]:
                 if trail is not None:
                     lvl = float(level[k])
-                    why = ExitReason.TRAILING_STOP if trail_level[k] > stop else ExitReason.STOP_LOSS
+                    why = (
+                        ExitReason.TRAILING_STOP if trail_level[k] > stop else ExitReason.STOP_LOSS
+                    )
                 else:
                     lvl, why = stop, ExitReason.STOP_LOSS
                 return PlannedExit(b, min(float(open_[b]), lvl), why, at_open=open_[b] <= lvl)

@@ -14,7 +14,9 @@ app = typer.Typer(help="Check configuration files and print their schema.", no_a
 
 @app.command()
 def validate(
-    path: Annotated[Path, typer.Argument(help="a trading config (YAML) or, with --user, a user file")],
+    path: Annotated[
+        Path, typer.Argument(help="a trading config (YAML) or, with --user, a user file")
+    ],
     user: Annotated[bool, typer.Option("--user", help="validate a USER file")] = False,
 ) -> None:
     """Validate a config file: every problem is named with its field and the fix."""
@@ -23,7 +25,9 @@ def validate(
     console = Console()
     if user:
         profile = load_user_config(path)
-        console.print(f"[green]ok[/] {path}: user {profile.name!r}, {len(profile.accounts)} account(s)")
+        console.print(
+            f"[green]ok[/] {path}: user {profile.name!r}, {len(profile.accounts)} account(s)"
+        )
         return
     config = load_trading_config(path)
     console.print(

@@ -41,7 +41,9 @@ def read_yaml(path: Path) -> dict[str, Any]:
             problem += f" ({context} started at line {start.line + 1}, column {start.column + 1})"
         raise ConfigError(f"{path}:{where}: YAML syntax error: {problem}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of keys at the top, found {type(data).__name__}")
+        raise ConfigError(
+            f"{path}: expected a mapping of keys at the top, found {type(data).__name__}"
+        )
     return data
 
 
@@ -145,7 +147,8 @@ def load_plugins(config: TradingConfig, base_dir: Path) -> None:
 
 def check_references(config: TradingConfig, source: str) -> None:
     """Every indicator, setup, filter and sizing name must be registered."""
-    from candlewick.indicators.library import INDICATORS
+    from candlewick.errors import IndicatorError
+    from candlewick.indicators.library import INDICATORS, indicator_info
     from candlewick.risk.sizing import SIZING
     from candlewick.signals.filters import FILTERS
     from candlewick.signals.setups import SETUPS
@@ -156,10 +159,24 @@ def check_references(config: TradingConfig, source: str) -> None:
         if name not in names:
             close = difflib.get_close_matches(name, names, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            problems.append(f"  - {field}: unknown {kind} {name!r}. {hint}Known: {', '.join(names)}")
+            problems.append(
+                f"  - {field}: unknown {kind} {name!r}. {hint}Known: {', '.join(names)}"
+            )
 
     for i, ind in enumerate(config.indicators):
         check(f"indicators[{i}].name", ind.name, INDICATORS.names(), "indicator")
+        if ind.name not in INDICATORS:
+            continue
+        info = indicator_info(ind.name)
+        try:
+            info.resolve(ind.params)
+        except IndicatorError as exc:
+            problems.append(f"  - indicators[{i}].params: {exc}")
+        if ind.source is not None and len(info.inputs) != 1:
+            problems.append(
+                f"  - indicators[{i}].source: {ind.name!r} takes {', '.join(info.inputs)}, not "
+                "a single series; remove source"
+            )
     for i, setup in enumerate(config.setups):
         check(f"setups[{i}].name", setup.name, SETUPS.names(), "setup")
     for i, filt in enumerate(config.filters):

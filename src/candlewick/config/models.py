@@ -39,6 +39,9 @@ class IndicatorConfig(_Model):
     timeframe: str | None = Field(
         default=None, description="an informative timeframe; default: the base timeframe"
     )
+    source: Literal["open", "high", "low", "close", "volume", "hl2", "hlc3", "ohlc4"] | None = (
+        Field(default=None, description="input series of a single-input indicator (default close)")
+    )
 
     @field_validator("id")
     @classmethod
@@ -150,7 +153,12 @@ class TradingConfig(_Model):
     informative_timeframes: list[str] = Field(default_factory=list)
     indicators: list[IndicatorConfig] = Field(default_factory=list)
     setups: list[SetupConfig] = Field(min_length=1)
-    combine: Literal["any", "all", "vote"] = "any"
+    combine: Literal["any", "all", "vote"] = Field(
+        default="any", description="how setups' entries combine: any, all or weighted vote"
+    )
+    exit_combine: Literal["any", "all", "vote"] = Field(
+        default="any", description="how setups' exits combine (default: any setup's exit)"
+    )
     vote_threshold: float = Field(default=0.5, gt=0, le=1)
     filters: list[FilterConfig] = Field(default_factory=list)
     risk: RiskConfig = Field(default_factory=RiskConfig)

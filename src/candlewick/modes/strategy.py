@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from candlewick.core.types import BoolArr
     from candlewick.indicators.calculator import IndicatorSpec
-    from candlewick.signals.generator import FilterSpec, SetupSpec, Signals
+    from candlewick.signals.generator import Combine, FilterSpec, SetupSpec, Signals
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,8 @@ class StrategySpecs:
     indicators: tuple[IndicatorSpec, ...]
     setups: tuple[SetupSpec, ...]
     filters: tuple[FilterSpec, ...]
-    combine: str
+    combine: Combine
+    exit_combine: Combine
     vote_threshold: float
 
 
@@ -49,12 +50,14 @@ def strategy_specs(config: TradingConfig) -> StrategySpecs:
                 name=ind.name,
                 params=dict(ind.params),
                 timeframe=None if ind.timeframe == config.timeframe else ind.timeframe,
+                source=ind.source,
             )
             for ind in config.indicators
         ),
         setups=tuple(SetupSpec(s.name, dict(s.params), s.weight) for s in config.setups),
         filters=tuple(FilterSpec(f.name, dict(f.params)) for f in config.filters),
         combine=config.combine,
+        exit_combine=config.exit_combine,
         vote_threshold=config.vote_threshold,
     )
 
@@ -79,18 +82,23 @@ def pair_signals(specs: StrategySpecs, frame: pd.DataFrame) -> Signals:
         frame,
         specs.setups,
         specs.filters,
-        combine=specs.combine,  # type: ignore[arg-type]
+        combine=specs.combine,
         vote_threshold=specs.vote_threshold,
+        exit_combine=specs.exit_combine,
     )
 
 
-def signals_for(config: TradingConfig, specs: StrategySpecs, base: Candles) -> tuple[BoolArr, BoolArr]:
+def signals_for(
+    config: TradingConfig, specs: StrategySpecs, base: Candles
+) -> tuple[BoolArr, BoolArr]:
     """Entry and exit signals of the whole pipeline on ``base`` (used by the lookahead check)."""
     signals = pair_signals(specs, build_pair_frame(config, specs, base))
     return signals.entry, signals.exit
 
 
-def pair_data(config: TradingConfig, candles: Candles, frame: pd.DataFrame, signals: Signals) -> PairData:
+def pair_data(
+    config: TradingConfig, candles: Candles, frame: pd.DataFrame, signals: Signals
+) -> PairData:
     """What the engine needs for one pair."""
     atr = None
     if config.risk.atr_indicator is not None:
@@ -139,4 +147,3 @@ def backtest_settings(config: TradingConfig) -> BacktestSettings:
 def config_snapshot(config: TradingConfig) -> dict[str, Any]:
     """The config as JSON-able data, stored with each run."""
     return config.model_dump(mode="json")
-
