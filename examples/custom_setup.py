@@ -4,13 +4,12 @@ Candlewick imports every file listed under ``plugins`` in the config before it b
 strategy, so the decorators below register ``inside_bar_breakout`` and ``max_bar_range``
 next to the built-ins; the config then uses them by name like any other:
 
-    strategy:
-      setups:
-        - name: inside_bar_breakout
-          params: {trend: sma_slow}
-      filters:
-        - name: max_bar_range
-          params: {max_ratio: 0.02}
+    setups:
+      - name: inside_bar_breakout
+        params: {trend: sma_slow}
+    filters:
+      - name: max_bar_range
+        params: {max_ratio: 0.02}
 
 Rules every setup and filter must keep: read bar t and earlier bars only (never
 ``shift(-n)`` or a centred window), return one value per bar, build booleans with comparisons

@@ -178,7 +178,7 @@ def generate_signals(
     a missing column, a non-positive weight or a threshold outside (0, 1].
     """
     if not setups:
-        raise StrategyError("no setups configured: add at least one to strategy.setups")
+        raise StrategyError("no setups configured: add at least one under setups: in the config")
     if not 0.0 < vote_threshold <= 1.0:
         raise StrategyError(f"vote_threshold must be in (0, 1], got {vote_threshold!r}")
     n = len(frame)

@@ -1,0 +1,5 @@
+"""``python -m candlewick``: the same as the ``candlewick`` command."""
+
+from candlewick.cli.main import main
+
+main()

@@ -1,0 +1,121 @@
+"""The CLI end to end, in subprocesses: demo, backtest, lookahead check, runs, report, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from candlewick.paths import shared_data_dir
+
+SHARED = shared_data_dir()
+EXAMPLE = str(Path(__file__).resolve().parents[2] / "examples" / "sma_cross.yaml")
+pytestmark = pytest.mark.skipif(SHARED is None, reason="../shared/data is not beside the checkout")
+
+PEEKING_PLUGIN = '''
+from candlewick.signals import SetupSignals, setup
+
+
+@setup("peeking", defaults={})
+def peeking(frame, params):
+    """Reads the next bar's close: a lookahead bug on purpose."""
+    close = frame["close"]
+    up = (close.shift(-1) > close).to_numpy()
+    return SetupSignals(up, ~up)
+'''
+
+XRP_CONFIG = """
+name: {name}
+pairs: [XRP/USDT]
+timeframe: 5m
+plugins: [{plugins}]
+indicators:
+  - {{id: sma_fast, name: sma, params: {{period: 10}}}}
+  - {{id: sma_slow, name: sma, params: {{period: 30}}}}
+setups:
+  - name: {setup}
+    params: {params}
+"""
+
+
+def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, CANDLEWICK_HOME=str(home), CANDLEWICK_SHARED_DATA=str(SHARED))
+    env.pop("CANDLEWICK_DB_URL", None)
+    env["COLUMNS"] = "160"
+    return subprocess.run(
+        [sys.executable, "-m", "candlewick", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_demo_backtests_the_reference_and_writes_the_report(tmp_path: Path) -> None:
+    demo = run(tmp_path, "demo")
+    assert demo.returncode == 0, demo.stderr
+    assert "imported just now from" in demo.stdout
+    assert "trades: 3114" in demo.stdout
+    assert "final equity: 20.66599850 USDT" in demo.stdout
+    reports = list((tmp_path / "reports").glob("*.html"))
+    assert len(reports) == 1
+    run_id = reports[0].stem
+    assert f"run id {run_id}" in demo.stdout
+
+    listed = run(tmp_path, "runs", "list")
+    assert listed.returncode == 0 and run_id in listed.stdout
+
+    out = tmp_path / "report.json"
+    report = run(tmp_path, "report", run_id, "--format", "json", "--out", str(out))
+    assert report.returncode == 0, report.stderr
+    doc = json.loads(out.read_text())
+    assert len(doc["trades"]) == 3114
+
+    again = run(tmp_path, "backtest", "--config", EXAMPLE, "--no-save")
+    assert again.returncode == 0, again.stderr
+    assert "read from the local candle store" in again.stdout
+    assert "trades: 3114" in again.stdout
+
+
+def _xrp_config(tmp_path: Path, name: str, setup: str, params: str, plugins: str = "") -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(XRP_CONFIG.format(name=name, setup=setup, params=params, plugins=plugins))
+    return path
+
+
+def test_check_lookahead_catches_a_setup_reading_the_future(tmp_path: Path) -> None:
+    (tmp_path / "peeking.py").write_text(PEEKING_PLUGIN)
+    config = _xrp_config(tmp_path, "peek", "peeking", "{}", plugins="peeking.py")
+    result = run(tmp_path, "backtest", "-c", str(config), "--check-lookahead", "--no-save")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "lookahead check XRP/USDT:" in result.stdout
+    assert "signal(s) change when the future is cut off" in result.stdout
+
+
+def test_check_lookahead_passes_a_clean_strategy(tmp_path: Path) -> None:
+    config = _xrp_config(tmp_path, "clean", "ma_cross", "{fast: sma_fast, slow: sma_slow}")
+    result = run(tmp_path, "backtest", "-c", str(config), "--check-lookahead", "--no-save")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "lookahead check XRP/USDT: clean" in result.stdout
+
+
+def test_bad_config_is_a_clear_message_not_a_traceback(tmp_path: Path) -> None:
+    config = _xrp_config(tmp_path, "bad", "ma_cros", "{fast: sma_fast, slow: sma_slow}")
+    result = run(tmp_path, "config", "validate", str(config))
+    assert result.returncode == 2
+    assert "setups[0].name: unknown setup 'ma_cros'. did you mean 'ma_cross'?" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    good = run(tmp_path, "config", "validate", EXAMPLE)
+    assert good.returncode == 0 and "ok" in good.stdout
+
+
+def test_unknown_run_id_is_a_clear_message(tmp_path: Path) -> None:
+    result = run(tmp_path, "report", "feedbeef")
+    assert result.returncode == 2
+    assert "candlewick runs list" in result.stderr
+    assert "Traceback" not in result.stderr
