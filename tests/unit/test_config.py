@@ -131,3 +131,14 @@ def test_indicator_parameters_are_checked_at_load(tmp_path: Path) -> None:
     assert "indicators[1].params:" in message and "period" in message
     assert "indicators[3].source: 'atr' takes high, low, close" in message
     assert "indicators[2]" not in message
+
+
+def test_setup_and_filter_parameters_are_checked_at_load(tmp_path: Path) -> None:
+    data = base()
+    data["setups"] = [{"name": "ma_cross", "params": {"fast": "sma_fast", "slwo": "sma_slow"}}]
+    data["filters"] = [{"name": "volume", "params": {"min_ratio": 0.5}}]
+    with pytest.raises(ConfigError) as err:
+        load_trading_config(write(tmp_path, data))
+    message = str(err.value)
+    assert "setups[0].params.slwo: unknown parameter. did you mean 'slow'?" in message
+    assert "filters[0].params.min_ratio: unknown parameter." in message

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -179,8 +180,12 @@ def check_references(config: TradingConfig, source: str) -> None:
             )
     for i, setup in enumerate(config.setups):
         check(f"setups[{i}].name", setup.name, SETUPS.names(), "setup")
+        if setup.name in SETUPS:
+            problems += _unknown_params(f"setups[{i}]", SETUPS.entry(setup.name).meta, setup.params)
     for i, filt in enumerate(config.filters):
         check(f"filters[{i}].name", filt.name, FILTERS.names(), "filter")
+        if filt.name in FILTERS:
+            problems += _unknown_params(f"filters[{i}]", FILTERS.entry(filt.name).meta, filt.params)
     check("sizing.method", config.sizing.method, SIZING.names(), "sizing method")
     risk = config.risk
     if config.sizing.method == "risk_percent" and not (risk.stop_loss_pct or risk.stop_loss_atr):
@@ -196,3 +201,17 @@ def check_references(config: TradingConfig, source: str) -> None:
             )
     if problems:
         raise ConfigError("\n".join([f"{source}: {len(problems)} problem(s):", *problems]))
+
+
+def _unknown_params(where: str, meta: Mapping[str, Any], params: Mapping[str, Any]) -> list[str]:
+    """Problems for params a setup or filter does not declare in its ``defaults``."""
+    defaults = meta.get("defaults")
+    if defaults is None:
+        return []
+    out = []
+    for key in sorted(set(params) - set(defaults)):
+        close = difflib.get_close_matches(key, list(defaults), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        known = ", ".join(f"{k} (default {v!r})" for k, v in defaults.items()) or "none"
+        out.append(f"  - {where}.params.{key}: unknown parameter. {hint}Its parameters: {known}")
+    return out

@@ -1,0 +1,68 @@
+"""The reference strategy on real candles, checked against an independent implementation.
+
+The independent version shares nothing with the engine but the CSV: pandas rolling means for
+the SMAs, a plain Python loop over bars and Decimal arithmetic written out by hand.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from candlewick.config.loader import load_trading_config
+from candlewick.core.types import Candles
+from candlewick.modes.backtest import run_backtest_job
+from candlewick.paths import shared_data_dir
+
+SHARED = shared_data_dir()
+pytestmark = pytest.mark.skipif(SHARED is None, reason="../shared/data is not beside the checkout")
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sma_cross.yaml"
+
+
+def independent_sma_cross(frame: pd.DataFrame) -> tuple[int, Decimal]:
+    fast = frame["close"].rolling(10).mean().to_numpy()
+    slow = frame["close"].rolling(30).mean().to_numpy()
+    opens = [Decimal(repr(float(x))) for x in frame["open"]]
+    last_close = Decimal(repr(float(frame["close"].iloc[-1])))
+    fee = Decimal("0.001")
+    cash, held, trades = Decimal(10_000), None, 0
+    for t in range(1, len(frame) - 1):
+        up = fast[t] > slow[t] and fast[t - 1] <= slow[t - 1]
+        down = fast[t] < slow[t] and fast[t - 1] >= slow[t - 1]
+        if held is None and up:
+            bought = cash / opens[t + 1]
+            held, cash = bought - bought * fee, Decimal(0)
+        elif held is not None and down:
+            gross = held * opens[t + 1]
+            cash, held, trades = gross - gross * fee, None, trades + 1
+    if held is not None:
+        gross = held * last_close
+        cash, trades = gross - gross * fee, trades + 1
+    return trades, cash
+
+
+@pytest.mark.parametrize(
+    "filename",
+    ["binance_BTC-USDT_5m.csv.gz", "binance_XRP-USDT_5m.csv", "binance_ETH-USDT_1h.csv.gz"],
+)
+def test_reference_strategy_matches_an_independent_implementation(filename: str) -> None:
+    assert SHARED is not None
+    frame = pd.read_csv(SHARED / "candles" / filename)
+    candles = Candles(
+        "binance",
+        "BTC/USDT",
+        "5m",
+        frame["timestamp"].to_numpy(np.int64),
+        *(frame[c].to_numpy(np.float64) for c in ("open", "high", "low", "close", "volume")),
+    )
+    config = load_trading_config(EXAMPLE)
+    result, _ = run_backtest_job(config, {"BTC/USDT": candles})
+    trades, final = independent_sma_cross(frame)
+    assert len(result.trades) == trades
+    assert result.final_equity == final
+    if filename.startswith("binance_BTC-USDT_5m"):
+        assert (trades, round(final, 8)) == (3114, Decimal("20.66599850"))
