@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from candlewick.backtest.exits import PlannedExit, next_true_index, plan_exit
+from candlewick.backtest.exits_batch import REASONS, plan_exits
 from candlewick.core.fills import stop_fill_price, take_profit_fill_price
 from candlewick.core.types import F64, BoolArr, ExitReason
 from candlewick.risk.rules import ExitRules
@@ -134,3 +135,55 @@ def test_exit_signal_fills_at_the_next_open_and_end_of_data_at_the_last_close() 
 def test_next_true_index() -> None:
     flags = np.array([False, True, False, False, True, False])
     assert next_true_index(flags).tolist() == [1, 1, 4, 4, 4, 6]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    path=price_paths(),
+    exit_density=st.floats(0.0, 0.2),
+    entry_density=st.floats(0.01, 1.0),
+    stop=optional_pct,
+    take=optional_pct,
+    trail=optional_pct,
+    rr=st.one_of(st.none(), st.floats(0.5, 4.0)),
+    time_stop=st.one_of(st.none(), st.integers(1, 100)),
+    seed=st.integers(0, 1000),
+)
+def test_batch_planner_agrees_with_the_single_planner(
+    path: tuple[F64, F64, F64, F64],
+    exit_density: float,
+    entry_density: float,
+    stop: float | None,
+    take: float | None,
+    trail: float | None,
+    rr: float | None,
+    time_stop: int | None,
+    seed: int,
+) -> None:
+    o, h, low, c = path
+    n = o.shape[0]
+    rng = np.random.default_rng(seed)
+    exits: BoolArr = np.asarray(rng.random(n) < exit_density)
+    entries = np.flatnonzero(rng.random(n) < entry_density).astype(np.int64)
+    atr = np.abs(rng.normal(1.0, 0.5, n))
+    atr[: n // 10] = np.nan
+    rules = ExitRules(
+        stop_loss_pct=stop,
+        stop_loss_atr=2.0 if seed % 2 else None,
+        take_profit_pct=take,
+        take_profit_atr=3.0 if seed % 3 == 0 else None,
+        take_profit_rr=rr,
+        trailing_stop_pct=trail,
+        time_stop_bars=time_stop,
+    )
+    nxt = next_true_index(exits)
+    batch = plan_exits(o, h, low, c, nxt, entries, rules, atr[entries])
+    for k, e in enumerate(entries.tolist()):
+        one = plan_exit(o, h, low, c, nxt, e, rules, float(atr[e]))
+        got = PlannedExit(
+            int(batch.bar[k]),
+            float(batch.price[k]),
+            REASONS[batch.reason[k]],
+            bool(batch.at_open[k]),
+        )
+        assert got == one

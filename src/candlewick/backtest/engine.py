@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from candlewick.backtest.exits import PlannedExit, next_true_index, plan_exit
+from candlewick.backtest.exits_batch import REASONS, plan_exits
 from candlewick.core.fills import (
     ZERO,
     Fees,
@@ -49,6 +50,8 @@ from candlewick.risk.rules import ExitRules
 from candlewick.risk.sizing import SIZING, SizingContext
 
 _EXIT_AT_OPEN, _ENTRY, _EXIT_INTRABAR, _EXIT_AT_CLOSE = 0, 1, 2, 3
+#: Plan the exits of all entry signals up front when there are at most this many bars per signal.
+_BATCH_BELOW = 1 / 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +90,21 @@ class _Position:
     cost: Decimal
     price: Decimal
     fee: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    """Exits planned for every entry signal of a pair (by signal bar, through ``index``)."""
+
+    index: I64
+    bar: list[int]
+    price: list[float]
+    reason: list[int]
+    at_open: list[bool]
+
+    def get(self, signal_bar: int) -> PlannedExit:
+        k = int(self.index[signal_bar])
+        return PlannedExit(self.bar[k], self.price[k], REASONS[self.reason[k]], self.at_open[k])
 
 
 @dataclass(slots=True)
@@ -147,8 +165,13 @@ class _Walk:
     def __init__(self, pairs: Sequence[PairData], settings: BacktestSettings) -> None:
         self.pairs = pairs
         self.s = settings
-        self.sizing = SIZING.get(settings.sizing)
+        sizing = SIZING.entry(settings.sizing)
+        self.sizing = sizing.func
+        self.keep_returns = bool(sizing.meta.get("needs_history"))
         self.next_entry = [next_true_index(p.entry) for p in pairs]
+        self.sizes = [len(p.candles) for p in pairs]
+        rules = settings.exit_rules
+        self.has_stop = rules.stop_loss_pct is not None or rules.stop_loss_atr is not None
         self.next_exit = [next_true_index(p.exit) for p in pairs]
         self.book = _build_book(pairs)
         self.book.running_cash = float(settings.initial_cash)
@@ -163,6 +186,32 @@ class _Walk:
         self.watch = settings.limits.needs_equity_path
         self.breakers = Breakers(settings.limits, float(settings.initial_cash))
         self.held: list[list[tuple[int, int, float]]] = [[] for _ in pairs]
+        self.flows_at: list[int] = []
+        self.flows: list[float] = []
+        self.planned = [
+            self._plan_all(p, nxt) for p, nxt in zip(pairs, self.next_exit, strict=True)
+        ]
+
+    def _plan_all(self, data: PairData, next_exit: I64) -> _Planned | None:
+        """Exits of every entry signal at once, when signals are sparse (see exits_batch)."""
+        n = len(data.candles)
+        signals = np.flatnonzero(data.entry[: n - 1])
+        if signals.shape[0] > n * _BATCH_BELOW:
+            return None
+        c = data.candles
+        atr = None if data.atr is None else data.atr[signals]
+        plans = plan_exits(
+            c.open, c.high, c.low, c.close, next_exit, signals + 1, self.s.exit_rules, atr
+        )
+        index = np.full(n, -1, dtype=np.int64)
+        index[signals] = np.arange(signals.shape[0])
+        return _Planned(
+            index,
+            plans.bar.tolist(),
+            plans.price.tolist(),
+            plans.reason.tolist(),
+            plans.at_open.tolist(),
+        )
 
     # -- event queue -------------------------------------------------------------------
     def _push(self, ts: int, phase: int, pair: int, bar: int) -> None:
@@ -170,13 +219,14 @@ class _Walk:
         heapq.heappush(self.heap, (ts, phase, self.seq, pair, bar))
 
     def _schedule_entry(self, pair: int, from_bar: int) -> None:
-        candles = self.pairs[pair].candles
-        n = len(candles)
+        n = self.sizes[pair]
         if from_bar >= n:
             return
         signal = int(self.next_entry[pair][from_bar])
         if signal <= n - 2:
-            self._push(int(candles.timestamp[signal + 1]), _ENTRY, pair, signal)
+            self.seq += 1
+            ts = int(self.pairs[pair].candles.timestamp[signal + 1])
+            heapq.heappush(self.heap, (ts, _ENTRY, self.seq, pair, signal))
 
     def run(self) -> BacktestResult:
         for pair in range(len(self.pairs)):
@@ -189,7 +239,8 @@ class _Walk:
                 self._enter(pair, bar)
             else:
                 self._exit(pair)
-        self._advance(self.book.grid.shape[0])
+        if self.watch:
+            self._advance(self.book.grid.shape[0])
         return self._result()
 
     # -- equity ----------------------------------------------------------------------------
@@ -206,7 +257,17 @@ class _Walk:
             self.breakers.observe(book.grid[start:upto], equity)
         book.filled = upto
 
+    def _cash_flow(self, at: int, amount: float) -> None:
+        """Book a cash movement at grid index ``at`` for the equity curve."""
+        if self.watch:  # the breakers read the curve as it is built
+            self.book.cash_delta[at] += amount
+        else:  # applied in one vectorised step at the end
+            self.flows_at.append(at)
+            self.flows.append(amount)
+
     def _marked_exposure(self, at: int) -> Decimal:
+        if not self.open:
+            return ZERO
         total = ZERO
         for pos in self.open.values():
             mark = self.book.close_on_grid(pos.pair)[at - 1] if at > 0 else math.nan
@@ -243,7 +304,7 @@ class _Walk:
         equity = self.cash + exposure
         entry_ref = float(candles.open[e])
         atr = float(data.atr[signal_bar]) if data.atr is not None else math.nan
-        stop = self.s.exit_rules.stop_level(entry_ref, atr)
+        stop = self.s.exit_rules.stop_level(entry_ref, atr) if self.has_stop else -math.inf
         ctx = SizingContext(
             cash=self.cash,
             equity=equity,
@@ -272,15 +333,20 @@ class _Walk:
             )
             self._schedule_entry(pair, signal_bar + 1)
             return
-        planned = plan_exit(
-            candles.open,
-            candles.high,
-            candles.low,
-            candles.close,
-            self.next_exit[pair],
-            e,
-            self.s.exit_rules,
-            atr,
+        batch = self.planned[pair]
+        planned = (
+            batch.get(signal_bar)
+            if batch is not None
+            else plan_exit(
+                candles.open,
+                candles.high,
+                candles.low,
+                candles.close,
+                self.next_exit[pair],
+                e,
+                self.s.exit_rules,
+                atr,
+            )
         )
         self.cash -= fill.cost
         self.open[pair] = _Position(
@@ -288,7 +354,7 @@ class _Walk:
         )
         book = self.book
         gx = book.grid_pos(pair, planned.bar)
-        book.cash_delta[g] -= float(fill.cost)
+        self._cash_flow(g, -float(fill.cost))
         if self.watch:  # breakers need the marked value of this position bar by bar now
             book.value[g:gx] += float(fill.qty_net) * book.close_on_grid(pair)[g:gx]
         else:
@@ -313,7 +379,7 @@ class _Walk:
             fill = sell(qty, price, self.s.fees.maker)
         else:
             price = market_sell_price(
-                dec(planned.price),
+                Decimal(repr(planned.price)),
                 float(qty),
                 float(candles.volume[b]),
                 self.s.slippage,
@@ -321,7 +387,7 @@ class _Walk:
             )
             fill = sell(qty, price, self.s.fees.taker)
         self.cash += fill.proceeds
-        self.book.cash_delta[self.book.grid_pos(pair, b)] += float(fill.proceeds)
+        self._cash_flow(self.book.grid_pos(pair, b), float(fill.proceeds))
         trade = Trade(
             pair=candles.pair,
             signal_ts=int(candles.timestamp[pos.signal_bar]),
@@ -339,7 +405,8 @@ class _Walk:
             bars_held=b - pos.entry_bar,
         )
         self.trades.append(trade)
-        self.closed_returns.append(trade.return_pct)
+        if self.keep_returns:
+            self.closed_returns.append(trade.return_pct)
         self._schedule_entry(pair, b + self.s.limits.cooldown_bars)
 
     # -- result ----------------------------------------------------------------------------
@@ -364,6 +431,7 @@ class _Walk:
     def _result(self) -> BacktestResult:
         book = self.book
         self._add_held_values()
+        np.add.at(book.cash_delta, np.array(self.flows_at, dtype=np.int64), self.flows)
         cash_curve = float(self.s.initial_cash) + np.cumsum(book.cash_delta)
         equity = cash_curve + book.value
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -22,7 +22,7 @@ have come after the low.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,8 +33,7 @@ _FIRST_WINDOW = 64
 _GROWTH = 4
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedExit:
+class PlannedExit(NamedTuple):
     """The exit of a position: bar index, reference price (before slippage) and reason."""
 
     bar: int
@@ -131,9 +130,12 @@ def _first_trigger(
                     )
                 else:
                     lvl, why = stop, ExitReason.STOP_LOSS
-                return PlannedExit(b, min(float(open_[b]), lvl), why, at_open=open_[b] <= lvl)
+                return PlannedExit(b, min(float(open_[b]), lvl), why, at_open=bool(open_[b] <= lvl))
             return PlannedExit(
-                b, max(float(open_[b]), take), ExitReason.TAKE_PROFIT, at_open=open_[b] >= take
+                b,
+                max(float(open_[b]), take),
+                ExitReason.TAKE_PROFIT,
+                at_open=bool(open_[b] >= take),
             )
         if trail is not None:
             highest = max(highest, float(running[-1]))

@@ -21,8 +21,9 @@ class SizingContext:
     """What a sizing rule may look at when an entry is about to be sent.
 
     ``stop_distance`` is the fraction between the entry reference price and the stop
-    (None without a stop). ``closed_pnls`` are the net returns (fractions) of the trades
-    closed so far in this run, oldest first: only the past, never the future.
+    (None without a stop). ``closed_returns`` are the net returns (fractions) of the trades
+    closed so far in this run, oldest first: only the past, never the future. The engine
+    keeps them only for rules registered with ``needs_history=True`` (empty otherwise).
     """
 
     cash: Decimal
@@ -94,7 +95,7 @@ def kelly_fraction(returns: Sequence[float]) -> float:
     return max(0.0, win_rate - (1.0 - win_rate) / payoff)
 
 
-@SIZING.register("kelly")
+@SIZING.register("kelly", needs_history=True)
 def capped_kelly(ctx: SizingContext, params: Mapping[str, Any]) -> Decimal:
     """Capped, scaled Kelly: equity × min(cap, multiplier × Kelly).
 
