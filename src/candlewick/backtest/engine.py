@@ -165,7 +165,10 @@ class _Walk:
     def __init__(self, pairs: Sequence[PairData], settings: BacktestSettings) -> None:
         self.pairs = pairs
         self.s = settings
-        sizing = SIZING.entry(settings.sizing)
+        try:
+            sizing = SIZING.entry(settings.sizing)
+        except KeyError as exc:
+            raise BacktestError(str(exc.args[0])) from None
         self.sizing = sizing.func
         self.keep_returns = bool(sizing.meta.get("needs_history"))
         self.next_entry = [next_true_index(p.entry) for p in pairs]
