@@ -119,7 +119,7 @@ def test_shared_cash_across_pairs_and_max_open_positions() -> None:
     pairs = [PairData(a, flags(5, 0), flags(5)), PairData(b, flags(5, 0), flags(5))]
     all_in = run_backtest(pairs, BacktestSettings(initial_cash=Decimal(1000)))
     assert len(all_in.trades) == 1
-    assert any("nothing to spend" in r.reason for r in all_in.rejections)
+    assert [r.reason for r in all_in.rejections] == ["no cash left"]
 
     half = BacktestSettings(
         initial_cash=Decimal(1000), sizing="equity_fraction", sizing_params={"fraction": 0.5}

@@ -8,9 +8,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from candlewick.backtest.exits import PlannedExit, next_true_index, plan_exit
-from candlewick.backtest.exits_batch import REASONS, plan_exits
-from candlewick.core.fills import stop_fill_price, take_profit_fill_price
+from candlewick.backtest.exits import PlannedExit, next_true_index, plan_exit, plan_exits
+from candlewick.core.fills import protective_fill
 from candlewick.core.types import F64, BoolArr, ExitReason
 from candlewick.risk.rules import ExitRules
 
@@ -18,12 +17,12 @@ from candlewick.risk.rules import ExitRules
 def reference_exit(
     o: F64, h: F64, low: F64, c: F64, exits: BoolArr, e: int, rules: ExitRules, atr: float
 ) -> tuple[int, float, ExitReason]:
-    """The exit rules applied one bar at a time, in the documented order."""
+    """The exit rules applied one bar at a time with the fill model's scalar rule."""
     n = o.shape[0]
-    entry = float(o[e])
-    stop = rules.stop_level(entry, atr)
-    take = rules.take_profit_level(entry, atr, stop)
-    highest = entry
+    entry = np.array([o[e]])
+    stop = float(rules.stop_levels(entry, np.array([atr]))[0])
+    take = float(rules.take_profit_levels(entry, np.array([atr]), np.array([stop]))[0])
+    highest = float(o[e])
     for b in range(e, n):
         if b > e and exits[b - 1]:
             return b, float(o[b]), ExitReason.SIGNAL
@@ -34,12 +33,10 @@ def reference_exit(
             trail = highest * (1.0 - rules.trailing_stop_pct)
             if trail > stop:
                 level, why = trail, ExitReason.TRAILING_STOP
-        price = stop_fill_price(float(o[b]), float(low[b]), level)
-        if price is not None:
-            return b, price, why
-        price = take_profit_fill_price(float(o[b]), float(h[b]), take)
-        if price is not None:
-            return b, price, ExitReason.TAKE_PROFIT
+        filled = protective_fill(float(o[b]), float(h[b]), float(low[b]), level, take)
+        if filled is not None:
+            price, is_stop = filled
+            return b, price, why if is_stop else ExitReason.TAKE_PROFIT
         highest = max(highest, float(h[b]))
     return n - 1, float(c[n - 1]), ExitReason.END_OF_DATA
 
@@ -137,6 +134,16 @@ def test_next_true_index() -> None:
     assert next_true_index(flags).tolist() == [1, 1, 4, 4, 4, 6]
 
 
+def test_gap_above_the_take_profit_fills_it_at_the_open() -> None:
+    o = np.array([100.0, 100.0, 110.0])
+    h = np.array([101.0, 101.0, 112.0])
+    low = np.array([99.0, 99.0, 90.0])
+    c = np.array([100.0, 100.0, 95.0])
+    rules = ExitRules(stop_loss_pct=0.05, take_profit_pct=0.05)
+    got = plan_exit(o, h, low, c, next_true_index(np.zeros(3, bool)), 1, rules)
+    assert got == PlannedExit(2, 110.0, ExitReason.TAKE_PROFIT, at_open=True)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     path=price_paths(),
@@ -149,7 +156,7 @@ def test_next_true_index() -> None:
     time_stop=st.one_of(st.none(), st.integers(1, 100)),
     seed=st.integers(0, 1000),
 )
-def test_batch_planner_agrees_with_the_single_planner(
+def test_many_entries_at_once_with_atr_rules_match_the_bar_by_bar_rules(
     path: tuple[F64, F64, F64, F64],
     exit_density: float,
     entry_density: float,
@@ -179,11 +186,6 @@ def test_batch_planner_agrees_with_the_single_planner(
     nxt = next_true_index(exits)
     batch = plan_exits(o, h, low, c, nxt, entries, rules, atr[entries])
     for k, e in enumerate(entries.tolist()):
-        one = plan_exit(o, h, low, c, nxt, e, rules, float(atr[e]))
-        got = PlannedExit(
-            int(batch.bar[k]),
-            float(batch.price[k]),
-            REASONS[batch.reason[k]],
-            bool(batch.at_open[k]),
-        )
-        assert got == one
+        got = batch.one(k)
+        bar, price, reason = reference_exit(o, h, low, c, exits, e, rules, float(atr[e]))
+        assert (got.bar, got.reason, got.price) == (bar, reason, price)

@@ -22,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from candlewick.backtest.exits import PlannedExit, next_true_index, plan_exit
-from candlewick.backtest.exits_batch import REASONS, plan_exits
+from candlewick.backtest.exits import REASONS, PlannedExit, next_true_index, plan_exits
 from candlewick.core.fills import (
     ZERO,
     Fees,
@@ -101,10 +100,13 @@ class _Planned:
     price: list[float]
     reason: list[int]
     at_open: list[bool]
+    stop: list[float]
 
-    def get(self, signal_bar: int) -> PlannedExit:
+    def get(self, signal_bar: int) -> tuple[PlannedExit, float]:
+        """The planned exit and the stop level of the entry signalled at ``signal_bar``."""
         k = int(self.index[signal_bar])
-        return PlannedExit(self.bar[k], self.price[k], REASONS[self.reason[k]], self.at_open[k])
+        planned = PlannedExit(self.bar[k], self.price[k], REASONS[self.reason[k]], self.at_open[k])
+        return planned, self.stop[k]
 
 
 @dataclass(slots=True)
@@ -173,8 +175,6 @@ class _Walk:
         self.keep_returns = bool(sizing.meta.get("needs_history"))
         self.next_entry = [next_true_index(p.entry) for p in pairs]
         self.sizes = [len(p.candles) for p in pairs]
-        rules = settings.exit_rules
-        self.has_stop = rules.stop_loss_pct is not None or rules.stop_loss_atr is not None
         self.next_exit = [next_true_index(p.exit) for p in pairs]
         self.book = _build_book(pairs)
         self.book.running_cash = float(settings.initial_cash)
@@ -196,7 +196,7 @@ class _Walk:
         ]
 
     def _plan_all(self, data: PairData, next_exit: I64) -> _Planned | None:
-        """Exits of every entry signal at once, when signals are sparse (see exits_batch)."""
+        """Exits of every entry signal at once, when signals are sparse (None when dense)."""
         n = len(data.candles)
         signals = np.flatnonzero(data.entry[: n - 1])
         if signals.shape[0] > n * _BATCH_BELOW:
@@ -214,6 +214,7 @@ class _Walk:
             plans.price.tolist(),
             plans.reason.tolist(),
             plans.at_open.tolist(),
+            plans.stop.tolist(),
         )
 
     # -- event queue -------------------------------------------------------------------
@@ -306,8 +307,7 @@ class _Walk:
         exposure = self._marked_exposure(g)
         equity = self.cash + exposure
         entry_ref = float(candles.open[e])
-        atr = float(data.atr[signal_bar]) if data.atr is not None else math.nan
-        stop = self.s.exit_rules.stop_level(entry_ref, atr) if self.has_stop else -math.inf
+        planned, stop = self._plan(pair, signal_bar)
         ctx = SizingContext(
             cash=self.cash,
             equity=equity,
@@ -315,14 +315,14 @@ class _Walk:
             stop_distance=(entry_ref - stop) / entry_ref if math.isfinite(stop) else None,
             closed_returns=self.closed_returns,
         )
-        spend = cap_spend(
-            self.sizing(ctx, self.s.sizing_params), self.cash, equity, exposure, limits
-        )
+        wanted = self.sizing(ctx, self.s.sizing_params)
+        spend = cap_spend(wanted, self.cash, equity, exposure, limits)
+        # Participation is measured against the signal bar's volume: the last one known.
         fill = (
             market_buy(
                 spend,
                 entry_ref,
-                float(candles.volume[e]),
+                float(candles.volume[signal_bar]),
                 self.s.fees,
                 self.s.slippage,
                 data.precision,
@@ -331,26 +331,9 @@ class _Walk:
             else None
         )
         if fill is None:
-            self._reject(
-                pair, signal_bar, f"nothing to spend (cash {self.cash:.2f}) or below minimum"
-            )
+            self._reject(pair, signal_bar, self._why_no_fill(wanted, spend))
             self._schedule_entry(pair, signal_bar + 1)
             return
-        batch = self.planned[pair]
-        planned = (
-            batch.get(signal_bar)
-            if batch is not None
-            else plan_exit(
-                candles.open,
-                candles.high,
-                candles.low,
-                candles.close,
-                self.next_exit[pair],
-                e,
-                self.s.exit_rules,
-                atr,
-            )
-        )
         self.cash -= fill.cost
         self.open[pair] = _Position(
             pair, signal_bar, e, planned, fill.qty, fill.qty_net, fill.cost, fill.price, fill.fee
@@ -367,6 +350,29 @@ class _Walk:
             phase = _EXIT_AT_CLOSE
         self._push(int(candles.timestamp[planned.bar]), phase, pair, planned.bar)
 
+    def _plan(self, pair: int, signal_bar: int) -> tuple[PlannedExit, float]:
+        """The exit and stop level of an entry signalled at ``signal_bar``."""
+        batch = self.planned[pair]
+        if batch is not None:
+            return batch.get(signal_bar)
+        data = self.pairs[pair]
+        c = data.candles
+        atr = None if data.atr is None else data.atr[signal_bar : signal_bar + 1]
+        entry = np.array([signal_bar + 1], dtype=np.int64)
+        plans = plan_exits(
+            c.open, c.high, c.low, c.close, self.next_exit[pair], entry, self.s.exit_rules, atr
+        )
+        return plans.one(0), float(plans.stop[0])
+
+    def _why_no_fill(self, wanted: Decimal, spend: Decimal) -> str:
+        if self.cash <= ZERO:
+            return "no cash left"
+        if wanted <= ZERO:
+            return "the sizing rule asked for nothing"
+        if spend <= ZERO:
+            return "exposure limit reached"
+        return f"order of {spend:.2f} {self.s.quote} is below the market's minimum"
+
     # -- exits -----------------------------------------------------------------------------
     def _exit(self, pair: int) -> None:
         pos = self.open.pop(pair)
@@ -378,13 +384,15 @@ class _Walk:
         if qty != pos.qty_net:
             self.dust[candles.pair] = self.dust.get(candles.pair, ZERO) + pos.qty_net - qty
         if planned.reason is ExitReason.TAKE_PROFIT:
-            price = data.precision.round_price(dec(planned.price))
+            price = data.precision.round_price(dec(planned.price), up=False)
             fill = sell(qty, price, self.s.fees.maker)
         else:
+            # Participation against the last closed bar's volume (this bar's, at its close).
+            known = b if planned.reason is ExitReason.END_OF_DATA else b - 1
             price = market_sell_price(
                 Decimal(repr(planned.price)),
                 float(qty),
-                float(candles.volume[b]),
+                float(candles.volume[known]),
                 self.s.slippage,
                 data.precision,
             )

@@ -1,40 +1,54 @@
-"""Where and why a position opened at a given bar will close: a vectorised search.
+"""Where and why positions close: the exit search of the backtest, vectorised over entries.
 
-The search applies the fill model of :mod:`candlewick.core.fills` over whole windows of bars
-at once (numpy), so the backtest costs a handful of array operations per *trade*, never a
-Python step per bar. ``tests/unit/test_exits.py`` checks it against a bar-by-bar loop that
-calls the scalar rules of the fill model directly.
-
-Order of events inside one bar ``b`` of an open position:
+The per-bar rules are those of :mod:`candlewick.core.fills` (the paper simulator applies them
+one bar at a time); this module applies them to whole windows of bars and many entries at
+once, and ``tests/unit/test_exits.py`` checks it against a bar-by-bar loop over the scalar
+rules. Order of events inside one bar ``b`` of an open position:
 
 1. at the open: an exit signal from the close of ``b-1`` or a time stop closes at the open;
-2. the stop (fixed or trailing), if the low reaches it (at the open when the bar gapped
-   below it);
-3. the take-profit, if the high reaches it — only when the stop was not hit in the same bar
-   (the worse outcome is assumed when both could have been hit);
+2. a bar opening at or below the stop (fixed or trailing) stops out at the open, one opening
+   at or above the take-profit fills it at the open;
+3. inside the bar: the stop if the low reaches it, else the take-profit if the high reaches
+   it — when both could have been hit, the stop is assumed first (the worse outcome);
 4. after the last bar, a position still open closes at the last close.
 
 The trailing stop's level in bar ``b`` is ``(1 - pct)`` times the highest of the entry price
-and the highs of bars before ``b``: the high of the current bar is not used, since it may
-have come after the low.
+and the highs of bars before ``b``: the current bar's high may have come after its low.
+
+The search runs in rounds over ragged windows: every unresolved entry looks at its next window
+of bars (64, then 4× longer each round), all entries of a round in one set of numpy
+operations, so the work is about four times the sum of the holding periods — a handful of array
+operations per trade, never a Python step per bar.
 """
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from candlewick.core.types import F64, I64, BoolArr, ExitReason
 from candlewick.risk.rules import ExitRules
 
+I8 = npt.NDArray[np.int8]
+
+#: Reason codes of :class:`PlannedExits` (index into this tuple).
+REASONS = (
+    ExitReason.SIGNAL,
+    ExitReason.STOP_LOSS,
+    ExitReason.TAKE_PROFIT,
+    ExitReason.TRAILING_STOP,
+    ExitReason.TIME_STOP,
+    ExitReason.END_OF_DATA,
+)
+_SIGNAL, _STOP, _TAKE, _TRAIL, _TIME, _END = range(6)
 _FIRST_WINDOW = 64
 _GROWTH = 4
 
 
 class PlannedExit(NamedTuple):
-    """The exit of a position: bar index, reference price (before slippage) and reason."""
+    """The exit of one position: bar, reference price (before slippage), reason, at the open?"""
 
     bar: int
     price: float
@@ -42,11 +56,74 @@ class PlannedExit(NamedTuple):
     at_open: bool
 
 
+class PlannedExits(NamedTuple):
+    """Exits of many entries: arrays of bar, price, reason code (:data:`REASONS`), at-open,
+    and the fixed stop level each entry was given (-inf without a stop)."""
+
+    bar: I64
+    price: F64
+    reason: I8
+    at_open: BoolArr
+    stop: F64
+
+    def one(self, k: int) -> PlannedExit:
+        """The ``k``-th exit as a :class:`PlannedExit`."""
+        return PlannedExit(
+            int(self.bar[k]), float(self.price[k]), REASONS[self.reason[k]], bool(self.at_open[k])
+        )
+
+
 def next_true_index(flags: BoolArr) -> I64:
     """For each bar ``i``, the first ``j >= i`` with ``flags[j]``; ``len(flags)`` if none."""
     n = flags.shape[0]
     idx = np.where(flags, np.arange(n, dtype=np.int64), np.int64(n))
     return np.minimum.accumulate(idx[::-1])[::-1].copy()
+
+
+def plan_exits(
+    open_: F64,
+    high: F64,
+    low: F64,
+    close: F64,
+    next_exit_signal: I64,
+    entry_bars: I64,
+    rules: ExitRules,
+    signal_atr: F64 | None = None,
+) -> PlannedExits:
+    """Exits of long positions entered at the opens of ``entry_bars``.
+
+    ``next_exit_signal`` is :func:`next_true_index` of the exit signals; ``signal_atr`` the
+    ATR at each entry's signal bar (for ATR-based rules).
+    """
+    n = open_.shape[0]
+    e = np.asarray(entry_bars, dtype=np.int64)
+    entry = open_[e]
+    atr = np.full(e.shape[0], np.nan) if signal_atr is None else signal_atr
+    stop = rules.stop_levels(entry, atr)
+    take = rules.take_profit_levels(entry, atr, stop)
+
+    # The earliest exit at an open: the bar after an exit signal, or the time stop.
+    end = np.full(e.shape[0], n - 1, dtype=np.int64)
+    reason = np.full(e.shape[0], _END, dtype=np.int8)
+    signal_bar = next_exit_signal[e] + 1
+    by_signal = signal_bar <= n - 1
+    end[by_signal], reason[by_signal] = signal_bar[by_signal], _SIGNAL
+    if rules.time_stop_bars is not None:
+        due = e + rules.time_stop_bars
+        by_time = (due < end) | ((due == end) & (reason == _END))
+        end[by_time], reason[by_time] = due[by_time], _TIME
+    # An exit at the open of bar `end` pre-empts that bar's other triggers.
+    search_stop = np.where(reason == _END, n, end)
+
+    at_close = reason == _END
+    bar = end.copy()
+    price = np.where(at_close, close[n - 1], open_[end])
+    at_open = ~at_close
+    trail = rules.trailing_stop_pct
+    if np.isfinite(stop).any() or np.isfinite(take).any() or trail is not None:
+        found = _Found(bar, price, reason, at_open)
+        _search(open_, high, low, e, search_stop, entry, stop, take, trail, found)
+    return PlannedExits(bar, price, reason, at_open, stop)
 
 
 def plan_exit(
@@ -57,87 +134,98 @@ def plan_exit(
     next_exit_signal: I64,
     entry_bar: int,
     rules: ExitRules,
-    signal_atr: float = math.nan,
+    signal_atr: float = np.nan,
 ) -> PlannedExit:
-    """The exit of a long position entered at the open of ``entry_bar``.
-
-    ``next_exit_signal`` is :func:`next_true_index` of the exit signals; ``signal_atr`` the
-    ATR at the signal bar (for ATR-based rules).
-    """
-    n = open_.shape[0]
-    e = entry_bar
-    entry_price = float(open_[e])
-    stop = rules.stop_level(entry_price, signal_atr)
-    take = rules.take_profit_level(entry_price, signal_atr, stop)
-    trail = rules.trailing_stop_pct
-
-    # The earliest exit at an open: the bar after an exit signal, or the time stop.
-    end, reason = n - 1, ExitReason.END_OF_DATA
-    signal_bar = int(next_exit_signal[e]) + 1 if e < n else n + 1
-    if signal_bar <= n - 1:
-        end, reason = signal_bar, ExitReason.SIGNAL
-    if rules.time_stop_bars is not None:
-        due = e + rules.time_stop_bars
-        if due < end or (due == end and reason is ExitReason.END_OF_DATA):
-            end, reason = due, ExitReason.TIME_STOP
-    # An exit at an open of bar `end` pre-empts that bar's intrabar triggers.
-    search_stop = end if reason is not ExitReason.END_OF_DATA else n
-
-    if math.isfinite(stop) or math.isfinite(take) or trail is not None:
-        found = _first_trigger(open_, high, low, e, search_stop, entry_price, stop, take, trail)
-        if found is not None:
-            return found
-    if reason is ExitReason.END_OF_DATA:
-        return PlannedExit(n - 1, float(close[n - 1]), reason, at_open=False)
-    return PlannedExit(end, float(open_[end]), reason, at_open=True)
+    """The exit of one long position entered at the open of ``entry_bar``."""
+    plans = plan_exits(
+        open_,
+        high,
+        low,
+        close,
+        next_exit_signal,
+        np.array([entry_bar], dtype=np.int64),
+        rules,
+        np.array([signal_atr]),
+    )
+    return plans.one(0)
 
 
-def _first_trigger(
+class _Found(NamedTuple):
+    bar: I64
+    price: F64
+    reason: I8
+    at_open: BoolArr
+
+
+def _segmented_cummax(values: F64, seg: I64, longest: int) -> F64:
+    """Running maximum restarting at each segment (exact: log-step doubling)."""
+    out = values.copy()
+    step = 1
+    while step < longest:
+        same = seg[step:] == seg[:-step]
+        out[step:] = np.where(same, np.maximum(out[step:], out[:-step]), out[step:])
+        step *= 2
+    return out
+
+
+def _search(
     open_: F64,
     high: F64,
     low: F64,
-    start: int,
-    stop_at: int,
-    entry_price: float,
-    stop: float,
-    take: float,
+    start: I64,
+    search_stop: I64,
+    entry: F64,
+    stop: F64,
+    take: F64,
     trail: float | None,
-) -> PlannedExit | None:
-    """The first bar in ``[start, stop_at)`` where the stop or take-profit triggers."""
-    pos, width, highest = start, _FIRST_WINDOW, entry_price
-    while pos < stop_at:
-        hi = min(pos + width, stop_at)
-        lows = low[pos:hi]
+    found: _Found,
+) -> None:
+    """Find the first stop or take-profit trigger of every entry; write hits into ``found``."""
+    active = np.flatnonzero(start < search_stop)
+    pos = start.copy()
+    highest = entry.copy()
+    width = _FIRST_WINDOW
+    while active.shape[0]:
+        lo = pos[active]
+        hi = np.minimum(lo + width, search_stop[active])
+        lengths = hi - lo
+        total = int(lengths.sum())
+        starts = np.cumsum(lengths) - lengths
+        seg = np.repeat(np.arange(active.shape[0], dtype=np.int64), lengths)
+        idx = np.arange(total, dtype=np.int64) - starts[seg] + lo[seg]
+        lows, highs, opens = low[idx], high[idx], open_[idx]
+        fixed = stop[active][seg]
         if trail is not None:
-            running = np.maximum.accumulate(high[pos:hi])
-            before = np.empty(hi - pos)
-            before[0] = highest
-            np.maximum(running[:-1], highest, out=before[1:])
+            before = np.empty(total)
+            before[starts] = highest[active]
+            inner = np.ones(total, dtype=np.bool_)
+            inner[starts] = False
+            before[inner] = high[idx[inner] - 1]
+            before = _segmented_cummax(before, seg, int(lengths.max()))
             trail_level = before * (1.0 - trail)
-            level = np.maximum(trail_level, stop)
-            hit_stop = lows <= level
+            level = np.maximum(trail_level, fixed)
         else:
-            hit_stop = lows <= stop
-        hit = hit_stop | (high[pos:hi] >= take) if math.isfinite(take) else hit_stop
-        if hit.any():
-            k = int(hit.argmax())
-            b = pos + k
-            if hit_stop[k]:
-                if trail is not None:
-                    lvl = float(level[k])
-                    why = (
-                        ExitReason.TRAILING_STOP if trail_level[k] > stop else ExitReason.STOP_LOSS
-                    )
-                else:
-                    lvl, why = stop, ExitReason.STOP_LOSS
-                return PlannedExit(b, min(float(open_[b]), lvl), why, at_open=bool(open_[b] <= lvl))
-            return PlannedExit(
-                b,
-                max(float(open_[b]), take),
-                ExitReason.TAKE_PROFIT,
-                at_open=bool(open_[b] >= take),
-            )
+            level = fixed
+        targets = take[active][seg]
+        gap_take = opens >= targets
+        hit_stop = (lows <= level) & ~gap_take
+        hit = hit_stop | (highs >= targets)
+        first = np.minimum.reduceat(np.where(hit, np.arange(total), total), starts)
+        hits = first < total
+        if hits.any():
+            j = first[hits]
+            which = active[hits]
+            is_stop = hit_stop[j]
+            lvl, tk, op = level[j], targets[j], opens[j]
+            found.bar[which] = idx[j]
+            found.price[which] = np.where(is_stop, np.minimum(op, lvl), np.maximum(op, tk))
+            found.at_open[which] = np.where(is_stop, op <= lvl, op >= tk)
+            why = np.full(j.shape[0], _STOP, dtype=np.int8)
+            if trail is not None:
+                why[trail_level[j] > stop[which]] = _TRAIL
+            found.reason[which] = np.where(is_stop, why, _TAKE)
         if trail is not None:
-            highest = max(highest, float(running[-1]))
-        pos, width = hi, width * _GROWTH
-    return None
+            highest[active] = np.maximum(highest[active], np.maximum.reduceat(highs, starts))
+        pos[active] = hi
+        active = active[~hits & (hi < search_stop[active])]
+        width *= _GROWTH

@@ -9,9 +9,14 @@ Rules (see docs/architecture.md, "Fill model"):
   *opens* at or below the level (a gap), it fills at the open, otherwise at the level.
 * A take-profit is a resting limit sell: it triggers when the bar's high reaches the level,
   fills at the level (or at the open if the bar opened above it) and pays the maker fee.
-* When the stop and the take-profit could both have been hit in the same bar, the order of
-  prices inside the bar is unknown: the **stop is assumed to have come first** (the worse
-  outcome).
+* When the stop and the take-profit could both have been hit inside the same bar, the order
+  of prices inside the bar is unknown: the **stop is assumed to have come first** (the worse
+  outcome). A gap at the open decides first (:func:`protective_fill`).
+* Prices are rounded to the market's tick against the trader (buys up, sells down); amounts
+  down to the step. Size-dependent slippage is measured against the last closed bar's
+  volume.
+* The per-bar rules here are the reference; ``backtest/exits.py`` applies them vectorised
+  over many bars and is tested against them.
 * Fees are taken from what is received, as on Binance spot: the buy's fee in the base asset,
   the sell's fee in the quote asset.
 """
@@ -20,7 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 from typing import NamedTuple
 
 ZERO = Decimal(0)
@@ -78,11 +83,12 @@ class Precision:
     amount_step: Decimal | None = None
     min_notional: Decimal = ZERO
 
-    def round_price(self, price: Decimal) -> Decimal:
-        """Price rounded to the nearest tick."""
+    def round_price(self, price: Decimal, up: bool) -> Decimal:
+        """Price on the tick grid, rounded against the trader: buys up, sells down."""
         if self.price_tick is None:
             return price
-        return (price / self.price_tick).quantize(ONE, rounding=ROUND_HALF_EVEN) * self.price_tick
+        steps = (price / self.price_tick).to_integral_value(ROUND_CEILING if up else ROUND_FLOOR)
+        return steps * self.price_tick
 
     def floor_amount(self, amount: Decimal) -> Decimal:
         """Amount rounded down to the step (never buy or sell more than asked)."""
@@ -130,7 +136,7 @@ def market_buy(
     ref = Decimal(repr(reference_price))
     est_qty = float(spend) / reference_price if reference_price > 0 else 0.0
     slip = slippage.fraction(est_qty, bar_volume)
-    price = precision.round_price(ref * (ONE + slip) if slip else ref)
+    price = precision.round_price(ref * (ONE + slip) if slip else ref, up=True)
     if price <= ZERO:
         return None
     qty = precision.floor_amount(spend / price)
@@ -161,26 +167,28 @@ def market_sell_price(
 ) -> Decimal:
     """Fill price of a market sell: the reference moved down by the slippage fraction."""
     slip = slippage.fraction(qty, bar_volume)
-    return precision.round_price(reference_price * (ONE - slip) if slip else reference_price)
+    return precision.round_price(
+        reference_price * (ONE - slip) if slip else reference_price, up=False
+    )
 
 
-def stop_fill_price(bar_open: float, bar_low: float, level: float) -> float | None:
-    """Reference price at which a stop at ``level`` fills in this bar, or None if not hit.
+def protective_fill(
+    bar_open: float, bar_high: float, bar_low: float, stop: float, take: float
+) -> tuple[float, bool] | None:
+    """Which protective order of a long position fills in this bar: ``(price, is_stop)``.
 
-    A bar that opens at or below the level fills at the open (gap); otherwise a low at or
-    below the level fills at the level.
+    In this order: a bar opening at or below the stop fills the stop at the open (a gap); one
+    opening at or above the take-profit fills it at the open; then the stop if the low reaches
+    it, else the take-profit if the high reaches it — when both could have been hit inside the
+    bar, the stop is assumed first (the worse outcome). None when neither fills. Use -inf/+inf
+    for a missing stop/take-profit.
     """
-    if bar_open <= level:
-        return bar_open
-    if bar_low <= level:
-        return level
-    return None
-
-
-def take_profit_fill_price(bar_open: float, bar_high: float, level: float) -> float | None:
-    """Price at which a resting take-profit at ``level`` fills in this bar, or None."""
-    if bar_open >= level:
-        return bar_open
-    if bar_high >= level:
-        return level
+    if bar_open <= stop:
+        return bar_open, True
+    if bar_open >= take:
+        return bar_open, False
+    if bar_low <= stop:
+        return stop, True
+    if bar_high >= take:
+        return take, False
     return None

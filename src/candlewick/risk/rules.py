@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+
+import numpy as np
+
+from candlewick.core.types import F64
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,26 +32,29 @@ class ExitRules:
         """Whether a rule is expressed in ATR multiples."""
         return self.stop_loss_atr is not None or self.take_profit_atr is not None
 
-    def stop_level(self, entry_price: float, atr: float) -> float:
-        """The fixed stop level for an entry at ``entry_price`` (-inf when no stop is set).
+    def stop_levels(self, entry: F64, atr: F64) -> F64:
+        """The fixed stop level of entries at ``entry`` prices (-inf where no stop is set).
 
         With both a percent and an ATR stop, the tighter (higher) one applies. A NaN ATR
-        (warm-up) disables the ATR stop for that position.
+        (warm-up) disables the ATR stop for that entry.
         """
-        level = -math.inf
+        stop = np.full(entry.shape[0], -np.inf)
         if self.stop_loss_pct is not None:
-            level = max(level, entry_price * (1.0 - self.stop_loss_pct))
-        if self.stop_loss_atr is not None and math.isfinite(atr):
-            level = max(level, entry_price - self.stop_loss_atr * atr)
-        return level
+            stop = np.maximum(stop, entry * (1.0 - self.stop_loss_pct))
+        if self.stop_loss_atr is not None:
+            by_atr = entry - self.stop_loss_atr * atr
+            stop = np.where(np.isfinite(atr), np.maximum(stop, by_atr), stop)
+        return stop
 
-    def take_profit_level(self, entry_price: float, atr: float, stop_level: float) -> float:
-        """The take-profit level (+inf when none); with several rules the nearest applies."""
-        level = math.inf
+    def take_profit_levels(self, entry: F64, atr: F64, stop: F64) -> F64:
+        """The take-profit levels (+inf where none); with several rules the nearest applies."""
+        take = np.full(entry.shape[0], np.inf)
         if self.take_profit_pct is not None:
-            level = min(level, entry_price * (1.0 + self.take_profit_pct))
-        if self.take_profit_atr is not None and math.isfinite(atr):
-            level = min(level, entry_price + self.take_profit_atr * atr)
-        if self.take_profit_rr is not None and math.isfinite(stop_level):
-            level = min(level, entry_price + self.take_profit_rr * (entry_price - stop_level))
-        return level
+            take = np.minimum(take, entry * (1.0 + self.take_profit_pct))
+        if self.take_profit_atr is not None:
+            by_atr = entry + self.take_profit_atr * atr
+            take = np.where(np.isfinite(atr), np.minimum(take, by_atr), take)
+        if self.take_profit_rr is not None:
+            by_rr = entry + self.take_profit_rr * (entry - stop)
+            take = np.where(np.isfinite(stop), np.minimum(take, by_rr), take)
+        return take
