@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -17,21 +14,7 @@ from candlewick.core.types import RunRecord
 from candlewick.errors import RunNotFoundError
 from candlewick.storage.db import open_database
 from candlewick.storage.runs import RunRepository
-
-
-def _load_fixtures() -> ModuleType:
-    """The RunRecord builder of the integration tests (a conftest, so not importable by name)."""
-    path = Path(__file__).resolve().parents[1] / "integration" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("candlewick_run_fixtures", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_fixtures = _load_fixtures()
-make_run_record: Callable[..., RunRecord] = _fixtures.make_run_record
-HOUR_MS: int = _fixtures.HOUR_MS
+from tests.integration.conftest import HOUR_MS, make_run_record
 
 OLD_ID = "0ldc0ffee123"
 NEW_ID = "11ea5e0f0001"

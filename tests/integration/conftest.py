@@ -25,7 +25,7 @@ from sqlalchemy.pool import NullPool
 from candlewick.core.types import BacktestResult, ExitReason, Rejection, RunRecord, Trade
 
 PG_ADMIN_URL = os.environ.get(
-    "CANDLEWICK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    "CANDLEWICK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 PG_START_HINT = (
     "start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start "

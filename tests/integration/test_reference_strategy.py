@@ -15,6 +15,7 @@ import pytest
 
 from candlewick.config.loader import load_trading_config
 from candlewick.core.types import Candles
+from candlewick.data.csv_import import parse_candle_filename
 from candlewick.modes.backtest import run_backtest_job
 from candlewick.paths import shared_data_dir
 
@@ -52,15 +53,18 @@ def independent_sma_cross(frame: pd.DataFrame) -> tuple[int, Decimal]:
 def test_reference_strategy_matches_an_independent_implementation(filename: str) -> None:
     assert SHARED is not None
     frame = pd.read_csv(SHARED / "candles" / filename)
+    named = parse_candle_filename(filename)
+    assert named is not None
+    exchange, pair, timeframe = named
     candles = Candles(
-        "binance",
-        "BTC/USDT",
-        "5m",
+        exchange,
+        pair,
+        timeframe,
         frame["timestamp"].to_numpy(np.int64),
         *(frame[c].to_numpy(np.float64) for c in ("open", "high", "low", "close", "volume")),
     )
     config = load_trading_config(EXAMPLE)
-    result, _ = run_backtest_job(config, {"BTC/USDT": candles})
+    result, _ = run_backtest_job(config, {pair: candles})
     trades, final = independent_sma_cross(frame)
     assert len(result.trades) == trades
     assert result.final_equity == final

@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from conftest import make_run_record, with_id
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +23,7 @@ from candlewick.storage.db import HEAD_REVISION, MIGRATIONS_DIR, Database
 from candlewick.storage.models import Base, RunRow
 from candlewick.storage.runs import AMOUNT_FIELDS as AMOUNTS
 from candlewick.storage.runs import RunRepository
+from tests.integration.conftest import make_run_record, with_id
 
 T = TypeVar("T")
 

@@ -142,3 +142,69 @@ def test_setup_and_filter_parameters_are_checked_at_load(tmp_path: Path) -> None
     message = str(err.value)
     assert "setups[0].params.slwo: unknown parameter. did you mean 'slow'?" in message
     assert "filters[0].params.min_ratio: unknown parameter." in message
+
+
+def test_pairs_share_one_quote_currency(tmp_path: Path) -> None:
+    data = base()
+    data["pairs"] = ["BTC/USDT", "ETH/BTC"]
+    with pytest.raises(ConfigError, match="need one quote currency; found BTC, USDT"):
+        load_trading_config(write(tmp_path, data))
+
+
+def test_backtest_dates_are_real_and_ordered(tmp_path: Path) -> None:
+    data = base()
+    data["backtest"] = {"start": "2024-02-30"}
+    with pytest.raises(ConfigError, match=r"backtest\.start:"):
+        load_trading_config(write(tmp_path, data))
+    data["backtest"] = {"start": "2024-02-01", "end": "2024-01-01"}
+    with pytest.raises(ConfigError, match=r"must be before backtest\.end"):
+        load_trading_config(write(tmp_path, data))
+
+
+@pytest.mark.parametrize("key", ["privateKey", "secret_key", "passphrase", "API-KEY", "token"])
+def test_secret_looking_keys_are_refused(tmp_path: Path, key: str) -> None:
+    path = tmp_path / "user.yaml"
+    path.write_text(f"name: alice\naccounts:\n  main:\n    exchange: binance\n    {key}: x\n")
+    with pytest.raises(ConfigError, match="secrets must not be written"):
+        load_user_config(path)
+
+
+def test_null_parameter_values_are_allowed(tmp_path: Path) -> None:
+    data = base()
+    data["filters"] = [{"name": "volume", "params": {"k": None, "min_volume": 10}}]
+    assert load_trading_config(write(tmp_path, data)).filters[0].params["k"] is None
+
+
+def test_one_line_per_bad_parameter_value(tmp_path: Path) -> None:
+    data = base()
+    data["setups"] = [{"name": "ma_cross", "params": {"fast": {"nested": 1}}}]
+    with pytest.raises(ConfigError) as err:
+        load_trading_config(write(tmp_path, data))
+    assert str(err.value).count("setups[0].params.fast") == 1
+
+
+def test_sizing_parameters_are_checked_at_load(tmp_path: Path) -> None:
+    data = base()
+    data["sizing"] = {"method": "fixed_quote", "params": {"amount": "abc"}}
+    with pytest.raises(ConfigError, match=r"sizing\.params\.amount must be a number"):
+        load_trading_config(write(tmp_path, data))
+    data["sizing"] = {"method": "equity_fraction", "params": {"fractoin": 0.1}}
+    with pytest.raises(ConfigError, match=r"sizing\.params\.fractoin: unknown parameter"):
+        load_trading_config(write(tmp_path, data))
+
+
+def test_account_credentials_come_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "user.yaml"
+    path.write_text(
+        "name: alice\naccounts:\n  main:\n    exchange: binance\n"
+        "    api_key_env: CW_TEST_KEY\n    api_secret_env: CW_TEST_SECRET\n"
+    )
+    account = load_user_config(path).accounts["main"]
+    monkeypatch.delenv("CW_TEST_SECRET", raising=False)
+    monkeypatch.setenv("CW_TEST_KEY", "k")
+    with pytest.raises(ConfigError, match="CW_TEST_SECRET not set"):
+        account.credentials()
+    monkeypatch.setenv("CW_TEST_SECRET", "s")
+    assert account.credentials() == ("k", "s")

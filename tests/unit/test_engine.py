@@ -163,7 +163,7 @@ def test_max_drawdown_breaker_halts_new_entries() -> None:
         BacktestSettings(initial_cash=Decimal(100), limits=PortfolioLimits(max_drawdown=0.3)),
     )
     assert len(result.trades) == 1
-    assert result.halted_at == candles.timestamp[2]
+    assert result.halted_at == candles.timestamp[2] + MIN  # the close of the bar that tripped it
     assert result.rejections[0].reason.startswith("halted: max drawdown")
 
 
@@ -268,3 +268,84 @@ def test_properties_no_fill_before_next_bar_and_never_negative(
     assert float(result.final_cash) == pytest.approx(
         1000 + float(sum(t.pnl for t in result.trades)), rel=1e-9
     )
+
+
+def test_take_profit_pays_the_maker_fee_and_time_stop_closes_at_the_open() -> None:
+    candles = make_candles([100, 100, 100, 112, 112])
+    fees = Fees(taker=Decimal("0.002"), maker=Decimal("0.001"))
+    tp = run_backtest(
+        [PairData(candles, flags(5, 0), flags(5))],
+        BacktestSettings(Decimal(100), fees=fees, exit_rules=ExitRules(take_profit_pct=0.1)),
+    )
+    (trade,) = tp.trades
+    assert trade.exit_reason is ExitReason.TAKE_PROFIT
+    assert trade.exit_price == dec(100.0 * 1.1)
+    assert trade.exit_fee == trade.qty_net * trade.exit_price * Decimal("0.001")
+    timed = run_backtest(
+        [PairData(candles, flags(5, 0), flags(5))],
+        BacktestSettings(Decimal(100), exit_rules=ExitRules(time_stop_bars=2)),
+    )
+    assert timed.trades[0].exit_reason is ExitReason.TIME_STOP
+    assert timed.trades[0].exit_ts == candles.timestamp[3]
+
+
+def test_trailing_stop_follows_the_highs_of_earlier_bars() -> None:
+    close = [100, 100, 110, 120, 110, 100]
+    candles = make_candles(close)
+    result = run_backtest(
+        [PairData(candles, flags(6, 0), flags(6))],
+        BacktestSettings(Decimal(100), exit_rules=ExitRules(trailing_stop_pct=0.05)),
+    )
+    (trade,) = result.trades
+    assert trade.exit_reason is ExitReason.TRAILING_STOP
+    # Highest high before bar 4 is 120: the stop trails at 114 and bar 4 (120 -> 110) hits it.
+    assert trade.exit_ts == candles.timestamp[4]
+    assert trade.exit_price == dec(120.0 * 0.95)
+
+
+def test_cooldown_skips_signals_right_after_an_exit() -> None:
+    candles = make_candles([10.0] * 10)
+    entries = flags(10, 0, 3, 6)
+    exits = flags(10, 1, 4)
+    plain = run_backtest([PairData(candles, entries, exits)], BacktestSettings(Decimal(100)))
+    cooled = run_backtest(
+        [PairData(candles, entries, exits)],
+        BacktestSettings(Decimal(100), limits=PortfolioLimits(cooldown_bars=2)),
+    )
+    assert len(plain.trades) == 3
+    # First exit fills at bar 2: signals before bar 4 are ignored, so bar 3's is skipped.
+    assert [t.signal_ts for t in cooled.trades] == [candles.timestamp[0], candles.timestamp[6]]
+
+
+def test_kelly_sizing_sees_only_trades_closed_before_the_entry() -> None:
+    close = [10, 10, 11, 11, 12, 12, 11, 11, 11, 11]
+    candles = make_candles(close)
+    entries = flags(10, 0, 3, 6)
+    exits = flags(10, 2, 5)
+    result = run_backtest(
+        [PairData(candles, entries, exits)],
+        BacktestSettings(
+            Decimal(1000), sizing="kelly", sizing_params={"min_trades": 2, "fallback": 0.1}
+        ),
+    )
+    first, second, third = result.trades
+    assert first.cost == Decimal(100)  # fallback: no closed trade yet
+    assert second.cost == (Decimal(1000) + first.pnl) * Decimal("0.1")  # one closed: fallback
+    # After two winners Kelly is 1; half Kelly capped at 0.25 of equity.
+    assert float(third.cost) == pytest.approx(0.25 * float(result.equity[6]), rel=1e-9)
+
+
+def test_risk_percent_with_an_atr_stop() -> None:
+    candles = make_candles([100.0] * 6)
+    atr = np.full(6, 2.0)
+    result = run_backtest(
+        [PairData(candles, flags(6, 0), flags(6), atr=atr)],
+        BacktestSettings(
+            Decimal(10_000),
+            exit_rules=ExitRules(stop_loss_atr=2.0),
+            sizing="risk_percent",
+            sizing_params={"risk": 0.01},
+        ),
+    )
+    # Stop 4 below 100 (4 %): risking 1 % of 10,000 means spending 100 / 0.04 = 2,500.
+    assert float(result.trades[0].cost) == pytest.approx(2500.0)

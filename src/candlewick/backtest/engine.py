@@ -17,7 +17,7 @@ import heapq
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,7 @@ from candlewick.core.fills import (
     market_sell_price,
     sell,
 )
+from candlewick.core.timeframes import timeframe_ms
 from candlewick.core.types import (
     F64,
     I64,
@@ -150,15 +151,26 @@ def run_backtest(pairs: Sequence[PairData], settings: BacktestSettings) -> Backt
     """Run the portfolio over all pairs and return trades, equity curve and final account."""
     if not pairs:
         raise BacktestError("no pairs to backtest")
+    timeframes = {p.candles.timeframe for p in pairs}
+    if len(timeframes) > 1:
+        raise BacktestError(
+            f"all pairs must share one timeframe, got {', '.join(sorted(timeframes))}"
+        )
     for p in pairs:
-        n = len(p.candles)
+        n, name = len(p.candles), p.candles.pair
         if n < 2:
-            raise BacktestError(f"{p.candles.pair}: need at least 2 bars, got {n}")
+            raise BacktestError(f"{name}: need at least 2 bars, got {n}")
         if p.entry.shape[0] != n or p.exit.shape[0] != n:
-            raise BacktestError(f"{p.candles.pair}: signal length differs from the candles")
+            raise BacktestError(f"{name}: signal length differs from the candles")
+        if p.atr is not None and p.atr.shape[0] != n:
+            raise BacktestError(f"{name}: ATR length differs from the candles")
         if settings.exit_rules.needs_atr and p.atr is None:
-            raise BacktestError(f"{p.candles.pair}: ATR-based exits need an ATR column")
-    return _Walk(pairs, settings).run()
+            raise BacktestError(f"{name}: ATR-based exits need an ATR column")
+        if not (np.diff(p.candles.timestamp) > 0).all():
+            raise BacktestError(f"{name}: timestamps must strictly increase")
+    # Account values must not depend on a caller's (or a plugin's) decimal context.
+    with localcontext(Context(prec=28, rounding=ROUND_HALF_EVEN)):
+        return _Walk(pairs, settings).run()
 
 
 class _Walk:
@@ -187,7 +199,11 @@ class _Walk:
         self.seq = 0
         self.dust: dict[str, Decimal] = {}
         self.watch = settings.limits.needs_equity_path
-        self.breakers = Breakers(settings.limits, float(settings.initial_cash))
+        self.breakers = Breakers(
+            settings.limits,
+            float(settings.initial_cash),
+            bar_ms=timeframe_ms(pairs[0].candles.timeframe),
+        )
         self.held: list[list[tuple[int, int, float]]] = [[] for _ in pairs]
         self.flows_at: list[int] = []
         self.flows: list[float] = []

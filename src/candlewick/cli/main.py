@@ -10,6 +10,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from candlewick.errors import CandlewickError
 
@@ -34,10 +35,26 @@ def _register() -> None:
 
 
 def main() -> None:
-    """Entry point of the console script: runs the app, shows project errors without traceback."""
+    """Entry point of the console script: runs the app, shows user errors without traceback.
+
+    Project errors and file-system errors (a path that cannot be read or written) print one
+    line and exit 2; Ctrl-C exits 130. Secrets are read from the environment, and from a
+    ``.env`` file in the working directory for variables the environment does not set.
+    """
+    from dotenv import load_dotenv
+
+    load_dotenv(override=False)
     _register()
+    err = Console(stderr=True)
     try:
         app()
     except CandlewickError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}")
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
         sys.exit(2)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        err.print(f"[bold red]error:[/] {escape(where + (exc.strerror or str(exc)))}")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

@@ -17,8 +17,6 @@ from rich.markup import escape
 if TYPE_CHECKING:
     from candlewick.core.types import Candles, RunRecord
 
-console = Console()
-
 
 class ReportFormat(StrEnum):
     """What ``candlewick report`` produces."""
@@ -28,7 +26,7 @@ class ReportFormat(StrEnum):
     TEXT = "text"
 
 
-def _load_candles(record: RunRecord) -> dict[str, Candles]:
+def _load_candles(record: RunRecord, console: Console) -> dict[str, Candles]:
     """The run's candles per pair from the candle store; a pair that cannot be read is skipped
     with a warning (the report is still written, without that chart)."""
     from candlewick.data.store import CandleStore
@@ -47,7 +45,7 @@ def _load_candles(record: RunRecord) -> dict[str, Candles]:
     return out
 
 
-def _open_in_browser(path: Path) -> None:
+def _open_in_browser(path: Path, console: Console) -> None:
     import webbrowser
 
     try:
@@ -79,6 +77,7 @@ def report(
     from candlewick.storage.db import open_database
     from candlewick.storage.runs import RunRepository
 
+    console = Console()
     with open_database() as db:
         record = RunRepository(db).get(run_id)
     result = record.result
@@ -101,9 +100,15 @@ def report(
 
         title = f"{record.kind.capitalize()} {record.name}".strip()
         write_html(
-            path, result, metrics, per_pair, _load_candles(record), title, run_id=record.run_id
+            path,
+            result,
+            metrics,
+            per_pair,
+            _load_candles(record, console),
+            title,
+            run_id=record.run_id,
         )
     size_mb = path.stat().st_size / 1e6
     console.print(f"Report written: {escape(str(path))} ({size_mb:.1f} MB)", soft_wrap=True)
     if open_:
-        _open_in_browser(path)
+        _open_in_browser(path, console)

@@ -75,9 +75,13 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[st
 
 def format_validation_error(source: str, model: type[BaseModel], exc: ValidationError) -> str:
     """One line per problem: where, what was found, what to do."""
-    lines = [f"{source}: {exc.error_count()} problem(s) in the configuration:"]
+    lines: list[str] = []
+    seen: set[tuple[int | str, ...]] = set()
     for err in exc.errors():
-        loc = tuple(err["loc"])
+        loc = _without_union_tags(tuple(err["loc"]))
+        if loc in seen:  # one line per field, not one per member of a union type
+            continue
+        seen.add(loc)
         field = _field_path(loc) or "(top level)"
         value = err.get("input")
         kind = err["type"]
@@ -90,9 +94,20 @@ def format_validation_error(source: str, model: type[BaseModel], exc: Validation
             lines.append(f"  - {field}: required, but missing: add it")
         else:
             message = err["msg"].removeprefix("Value error, ")
-            shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__
-            lines.append(f"  - {field}: {message} (found {shown})")
-    return "\n".join(lines)
+            found = "" if isinstance(value, dict | list) else f" (found {value!r})"
+            lines.append(f"  - {field}: {message}{found}")
+    head = f"{source}: {len(lines)} problem(s) in the configuration:"
+    return "\n".join([head, *lines])
+
+
+_UNION_TAGS = ("float", "int", "str", "bool", "list", "none", "constrained-str", "decimal", "date")
+
+
+def _without_union_tags(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """Drop pydantic's union-member tags (``.float``, ``.list[str]``) from an error location."""
+    while loc and isinstance(loc[-1], str) and loc[-1].split("[")[0] in _UNION_TAGS:
+        loc = loc[:-1]
+    return loc
 
 
 def parse_model(model: type[M], data: dict[str, Any], source: str) -> M:
@@ -187,6 +202,11 @@ def check_references(config: TradingConfig, source: str) -> None:
         if filt.name in FILTERS:
             problems += _unknown_params(f"filters[{i}]", FILTERS.entry(filt.name).meta, filt.params)
     check("sizing.method", config.sizing.method, SIZING.names(), "sizing method")
+    if config.sizing.method in SIZING:
+        problems += _unknown_params(
+            "sizing", SIZING.entry(config.sizing.method).meta, config.sizing.params
+        )
+        problems += _sizing_values(config)
     risk = config.risk
     if config.sizing.method == "risk_percent" and not (risk.stop_loss_pct or risk.stop_loss_atr):
         problems.append(
@@ -215,3 +235,20 @@ def _unknown_params(where: str, meta: Mapping[str, Any], params: Mapping[str, An
         known = ", ".join(f"{k} (default {v!r})" for k, v in defaults.items()) or "none"
         out.append(f"  - {where}.params.{key}: unknown parameter. {hint}Its parameters: {known}")
     return out
+
+
+def _sizing_values(config: TradingConfig) -> list[str]:
+    """Problems with sizing parameter values: run the rule once on a sample account."""
+    from decimal import Decimal
+
+    from candlewick.errors import RiskError
+    from candlewick.risk.sizing import SIZING, SizingContext
+
+    sample = SizingContext(
+        cash=Decimal(1000), equity=Decimal(1000), price=1.0, stop_distance=0.01, closed_returns=()
+    )
+    try:
+        SIZING.get(config.sizing.method)(sample, config.sizing.params)
+    except RiskError as exc:
+        return [f"  - {exc}"]
+    return []

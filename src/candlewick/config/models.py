@@ -7,7 +7,9 @@ a git-ignored ``.env``; ``.env.example`` documents them).
 
 from __future__ import annotations
 
+import os
 import re
+from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -16,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from candlewick.core.timeframes import timeframe_ms
 
 ExecutionMode = Literal["backtest", "paper", "live", "forwardtest", "signaltest", "train"]
-ParamValue = float | int | str | bool | list[float] | list[int] | list[str]
+ParamValue = float | int | str | bool | list[float] | list[int] | list[str] | None
 _PAIR = re.compile(r"^[A-Z0-9]{2,15}/[A-Z0-9]{2,10}$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -135,11 +137,20 @@ class MarketConfig(_Model):
 
 
 class BacktestConfig(_Model):
-    """The account and period of a backtest; dates are UTC (YYYY-MM-DD)."""
+    """The account and period of a backtest: from ``start`` (included) to ``end`` (excluded),
+    UTC days."""
 
     initial_cash: Decimal = Field(default=Decimal(10_000), gt=0)
-    start: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}")
-    end: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}")
+    start: date | None = None
+    end: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BacktestConfig:
+        if self.start is not None and self.end is not None and self.start >= self.end:
+            raise ValueError(
+                f"backtest.start ({self.start}) must be before backtest.end ({self.end})"
+            )
+        return self
 
 
 class TradingConfig(_Model):
@@ -215,6 +226,12 @@ class TradingConfig(_Model):
                 f"risk.atr_indicator {self.risk.atr_indicator!r} is not an indicator id; declare "
                 "it under indicators (name: atr)"
             )
+        quotes = sorted({pair.split("/")[1] for pair in self.pairs})
+        if len(quotes) > 1:
+            raise ValueError(
+                f"pairs: all pairs share one cash account, so they need one quote currency; "
+                f"found {', '.join(quotes)}. Run one config per quote currency"
+            )
         unknown = sorted(set(self.markets) - set(self.pairs))
         if unknown:
             raise ValueError(f"markets lists pairs not in pairs: {', '.join(unknown)}")
@@ -234,6 +251,18 @@ class AccountConfig(_Model):
     api_secret_env: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
     testnet: bool = False
 
+    def credentials(self) -> tuple[str, str]:
+        """The API key and secret, read from the environment (or .env) at call time."""
+        from candlewick.errors import ConfigError
+
+        missing = [v for v in (self.api_key_env, self.api_secret_env) if not os.environ.get(v)]
+        if missing:
+            raise ConfigError(
+                f"environment variable(s) {', '.join(missing)} not set: export them or put them "
+                "in .env (see .env.example)"
+            )
+        return os.environ[self.api_key_env], os.environ[self.api_secret_env]
+
 
 class UserConfig(_Model):
     """A user of the server and their exchange accounts."""
@@ -243,16 +272,20 @@ class UserConfig(_Model):
     accounts: dict[str, AccountConfig] = Field(default_factory=dict)
 
 
-SECRET_KEYS = frozenset({"api_key", "apikey", "secret", "api_secret", "password", "private_key"})
+_SECRET_WORDS = ("secret", "password", "passphrase", "privatekey", "apikey", "token")
 
 
 def find_secret_keys(raw: Any, path: str = "") -> list[str]:
-    """Paths of keys that look like secrets written into a config file (they must not be)."""
+    """Paths of keys that look like secrets written into a config file (they must not be).
+
+    Keys ending in ``_env`` name an environment variable and are allowed.
+    """
     found: list[str] = []
     if isinstance(raw, dict):
         for key, value in raw.items():
             where = f"{path}.{key}" if path else str(key)
-            if str(key).lower() in SECRET_KEYS:
+            flat = str(key).lower().replace("_", "").replace("-", "")
+            if not flat.endswith("env") and any(word in flat for word in _SECRET_WORDS):
                 found.append(where)
             found += find_secret_keys(value, where)
     elif isinstance(raw, list):

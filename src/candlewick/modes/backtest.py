@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from candlewick.backtest.engine import run_backtest
 from candlewick.config.models import TradingConfig
-from candlewick.core.types import BacktestResult, BoolArr, Candles
+from candlewick.core.types import BacktestResult, BoolArr, Candles, Rejection
 from candlewick.errors import DataError
 from candlewick.modes.strategy import (
     backtest_settings,
@@ -27,6 +29,7 @@ from candlewick.modes.strategy import (
 
 if TYPE_CHECKING:
     from candlewick.data.store import CandleStore
+    from candlewick.signals.generator import Signals
     from candlewick.signals.lookahead import LookaheadReport
 
 #: progress(stage, done, total): stage is a short human label.
@@ -37,15 +40,16 @@ def _no_progress(stage: str, done: int, total: int) -> None:
     return None
 
 
-def day_ms(day: str | None) -> int | None:
-    """Milliseconds of a UTC date ``YYYY-MM-DD`` (None stays None)."""
+def day_ms(day: str | date | None) -> int | None:
+    """Milliseconds of the start of a UTC day, given as ``YYYY-MM-DD`` or a date."""
     if day is None:
         return None
-    try:
-        moment = datetime.strptime(day[:10], "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
-        raise DataError(f"bad date {day!r}: use YYYY-MM-DD") from None
-    return int(moment.timestamp() * 1000)
+    if isinstance(day, str):
+        try:
+            day = datetime.strptime(day, "%Y-%m-%d").date()
+        except ValueError:
+            raise DataError(f"bad date {day!r}: use YYYY-MM-DD") from None
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,7 @@ def load_candles(
     end: str | None = None,
 ) -> tuple[dict[str, Candles], list[str]]:
     """Each pair's base candles within [start, end) and a note on where they came from."""
+    from candlewick.core.validation import count_gaps
     from candlewick.data.sources import ensure_candles
 
     start_ms = day_ms(start or config.backtest.start)
@@ -82,6 +87,12 @@ def load_candles(
             )
         candles[pair] = series
         notes.append(note)
+        runs, missing = count_gaps(series.timestamp, config.timeframe)
+        if runs:
+            notes.append(
+                f"{pair} {config.timeframe}: {runs} gap(s), {missing} missing bar(s) in the "
+                "backtest window; indicators, time stops and cooldowns count bars across them"
+            )
     return candles, notes
 
 
@@ -95,16 +106,37 @@ def run_backtest_job(
     timings: dict[str, float] = {}
     pairs = []
     clock = time.perf_counter()
+    filtered: list[Rejection] = []
     for done, (pair, series) in enumerate(candles.items()):
         progress(f"signals {pair}", done, len(candles))
         frame = build_pair_frame(config, specs, series)
-        pairs.append(pair_data(config, series, frame, pair_signals(specs, frame)))
+        signals = pair_signals(specs, frame)
+        pairs.append(pair_data(config, series, frame, signals))
+        filtered += filter_rejections(pair, series, signals)
     timings["signals"] = time.perf_counter() - clock
     progress("simulating", len(candles), len(candles))
     clock = time.perf_counter()
     result = run_backtest(pairs, backtest_settings(config))
     timings["engine"] = time.perf_counter() - clock
+    if filtered:
+        merged = sorted([*filtered, *result.rejections], key=lambda r: (r.signal_ts, r.pair))
+        result = replace(result, rejections=tuple(merged))
     return result, timings
+
+
+def filter_rejections(pair: str, candles: Candles, signals: Signals) -> list[Rejection]:
+    """The decision log's rejected entries: which filter refused each raw entry, and why."""
+    refused = np.flatnonzero(signals.raw_entry & ~signals.entry)
+    return [
+        Rejection(
+            pair,
+            int(candles.timestamp[i]),
+            f"{signals.rejected_by[i]}: {signals.reason[i]}"
+            if signals.rejected_by[i] != "exit"
+            else "exit signal on the same bar",
+        )
+        for i in refused.tolist()
+    ]
 
 
 def lookahead_reports(

@@ -68,13 +68,16 @@ def cap_spend(
 class Breakers:
     """Running state of the daily-loss and max-drawdown breakers.
 
-    It is fed the equity at every bar close, a segment at a time (vectorised), in time order.
+    It is fed the equity at every bar close, a segment at a time (vectorised), in time order;
+    ``ts`` are bar open times and ``bar_ms`` the bar length, so that ``halted_at`` is the time
+    of the close that tripped the drawdown breaker.
     The daily loss is measured from the last close of the previous UTC day (or the initial
     equity on the first day); the drawdown from the highest close so far.
     """
 
     limits: PortfolioLimits
     initial_equity: float
+    bar_ms: int = 0
     peak: float = 0.0
     day: int = -1
     day_start_equity: float = 0.0
@@ -95,7 +98,7 @@ class Breakers:
             running = np.maximum.accumulate(np.maximum(equity, self.peak))
             hit = np.flatnonzero(1.0 - equity / running >= self.limits.max_drawdown)
             if hit.shape[0]:
-                self.halted_at = int(ts[hit[0]])
+                self.halted_at = int(ts[hit[0]]) + self.bar_ms  # the close that tripped it
         self.peak = max(self.peak, float(equity.max()))
         days = ts // DAY_MS
         if self.limits.daily_loss_limit is not None:

@@ -41,35 +41,41 @@ def _param(params: Mapping[str, Any], name: str, rule: str, default: Any = None)
     value = params.get(name, default)
     if value is None:
         raise RiskError(f"sizing {rule!r} needs the parameter {name!r} (sizing.params.{name})")
-    result = Decimal(str(value))
-    if result < 0:
-        raise RiskError(f"sizing.params.{name} must be >= 0, got {value!r}")
+    try:
+        result = Decimal(str(value))
+    except ArithmeticError:
+        raise RiskError(f"sizing.params.{name} must be a number, got {value!r}") from None
+    if not result.is_finite() or result < 0:
+        raise RiskError(f"sizing.params.{name} must be a finite number >= 0, got {value!r}")
     return result
 
 
-@SIZING.register("all_in")
+@SIZING.register("all_in", defaults={})
 def all_in(ctx: SizingContext, params: Mapping[str, Any]) -> Decimal:
     """Spend all available cash."""
     return ctx.cash
 
 
-@SIZING.register("fixed_quote")
+@SIZING.register("fixed_quote", defaults={"amount": None})
 def fixed_quote(ctx: SizingContext, params: Mapping[str, Any]) -> Decimal:
     """Spend a fixed amount of quote currency (``amount``)."""
     return _param(params, "amount", "fixed_quote")
 
 
-@SIZING.register("equity_fraction")
+@SIZING.register("equity_fraction", defaults={"fraction": None})
 def equity_fraction(ctx: SizingContext, params: Mapping[str, Any]) -> Decimal:
     """Spend a fraction of current equity (``fraction``, e.g. 0.1)."""
     return ctx.equity * _param(params, "fraction", "equity_fraction")
 
 
-@SIZING.register("risk_percent")
+@SIZING.register("risk_percent", defaults={"risk": None})
 def risk_percent(ctx: SizingContext, params: Mapping[str, Any]) -> Decimal:
-    """Size so that hitting the stop loses ``risk`` (fraction) of equity.
+    """Size so that hitting the stop loses ``risk`` (fraction) of equity, before costs.
 
-    spend = equity × risk / stop_distance. Needs a stop-loss rule.
+    spend = equity × risk / stop_distance, where the distance runs from the entry bar's open
+    to the stop. Fees and slippage come on top (about 0.2 % of the spend per round trip at
+    Binance's base fee): with tight stops, lower ``risk`` to leave room for them.
+    Needs a stop-loss rule.
     """
     risk = _param(params, "risk", "risk_percent")
     if ctx.stop_distance is None or ctx.stop_distance <= 0:
@@ -95,7 +101,18 @@ def kelly_fraction(returns: Sequence[float]) -> float:
     return max(0.0, win_rate - (1.0 - win_rate) / payoff)
 
 
-@SIZING.register("kelly", needs_history=True)
+@SIZING.register(
+    "kelly",
+    needs_history=True,
+    defaults={
+        "cap": 0.25,
+        "multiplier": 0.5,
+        "min_trades": 20,
+        "fallback": 0.05,
+        "win_rate": None,
+        "payoff": None,
+    },
+)
 def capped_kelly(ctx: SizingContext, params: Mapping[str, Any]) -> Decimal:
     """Capped, scaled Kelly: equity × min(cap, multiplier × Kelly).
 
@@ -106,10 +123,11 @@ def capped_kelly(ctx: SizingContext, params: Mapping[str, Any]) -> Decimal:
     """
     cap = float(_param(params, "cap", "kelly", 0.25))
     multiplier = float(_param(params, "multiplier", "kelly", 0.5))
-    if "win_rate" in params and "payoff" in params:
-        w, r = float(params["win_rate"]), float(params["payoff"])
+    if params.get("win_rate") is not None and params.get("payoff") is not None:
+        w = float(_param(params, "win_rate", "kelly"))
+        r = float(_param(params, "payoff", "kelly"))
         kelly = max(0.0, w - (1.0 - w) / r) if r > 0 else 0.0
-    elif len(ctx.closed_returns) >= int(params.get("min_trades", 20)):
+    elif len(ctx.closed_returns) >= int(_param(params, "min_trades", "kelly", 20)):
         kelly = kelly_fraction(ctx.closed_returns)
     else:
         return ctx.equity * _param(params, "fallback", "kelly", 0.05)
