@@ -13,12 +13,15 @@ Steps (all in one run, same data, each measured command in its own process):
    ``candlewick backtest`` on bench/configs/portfolio_20x1m.yaml.
 
 Options: ``--quick`` (fewer repeats), ``--out PATH``, ``--skip-peers``, ``--skip-portfolio``,
-``--keep`` (keep the temporary home and print its path).
+``--keep`` (keep the temporary home and print its path), ``--render RESULTS`` (only write the
+page again from a saved results file). Each run saves its raw results as JSON in
+bench/results/ (git-ignored).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -48,6 +51,7 @@ SMA_CONFIG = REPO / "examples" / "sma_cross.yaml"
 STOPS_CONFIG = REPO / "bench" / "configs" / "sma_cross_stops.yaml"
 PORTFOLIO_CONFIG = REPO / "bench" / "configs" / "portfolio_20x1m.yaml"
 PORTFOLIO_PAIRS = 20
+RESULTS = REPO / "bench" / "results"
 CANDLEWICK = PYTHON.parent / "candlewick"
 FOOTPRINT_MODULES = (
     "", "numpy", "pyarrow", "pandas", "talib", "pydantic", "typer", "rich", "sqlalchemy",
@@ -272,7 +276,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-peers", action="store_true", help="no backtesting.py / vectorbt")
     parser.add_argument("--skip-portfolio", action="store_true", help="no 20-pair benchmark")
     parser.add_argument("--keep", action="store_true", help="keep the temporary home")
+    parser.add_argument(
+        "--render", type=Path, metavar="RESULTS",
+        help="only write the page again from a saved results file (bench/results/*.json)",
+    )
     args = parser.parse_args(argv)
+    if args.render is not None:
+        return write_page(json.loads(args.render.read_text()), args.out)
     n_small, n_big = (2, 1) if args.quick else (5, 3)
     started = time.perf_counter()
     data = shared_data()
@@ -300,11 +310,21 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(home, ignore_errors=True)
     results["bench_seconds"] = time.perf_counter() - started
     results["load"].append(os.getloadavg()[0])
+    RESULTS.mkdir(parents=True, exist_ok=True)  # git-ignored
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    for path in (RESULTS / f"{stamp}.json", RESULTS / "latest.json"):
+        path.write_text(json.dumps(results, indent=1))
+    say(f"results: {RESULTS / f'{stamp}.json'}")
+    return write_page(results, args.out)
+
+
+def write_page(results: dict[str, Any], out: Path) -> int:
+    """Render the Markdown page from ``results`` into ``out``."""
     from bench.report import render
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(render(results))
-    say(f"wrote {args.out} ({results['bench_seconds']:.0f} s)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(results))
+    say(f"wrote {out} (the measurements took {results['bench_seconds']:.0f} s)")
     return 0
 
 

@@ -37,12 +37,12 @@ def _timed(entry: dict[str, Any]) -> tuple[str, str, str]:
     return _s(entry["median_s"]), _s(entry["min_s"]), _mb(entry["rss_mb"])
 
 
-def _status(ok: bool, measured: float, target: float, lower_is_better: bool) -> str:
+def _status(ok: bool, measured: float, target: float, lower_is_better: bool, unit: str) -> str:
     if ok:
         return "**met**"
     if lower_is_better:
-        return f"**missed**: {measured / target:.1f}x the target (+{measured - target:,.2f})"
-    return f"**missed**: {measured / target:.0%} of the target"
+        return f"**missed**: {measured / target:.1f}x the target (+{measured - target:,.1f} {unit})"
+    return f"**missed**: {measured / target:.0%} of the target ({measured - target:+,.0f} {unit})"
 
 
 def render(results: dict[str, Any]) -> str:
@@ -73,39 +73,39 @@ def _head(r: dict[str, Any]) -> str:
     )
 
 
+def _target(
+    what: str, limit: str, shown: str, value: float, target: float, lower: bool, unit: str
+) -> tuple[str, str, str, str, bool]:
+    ok = value <= target if lower else value >= target
+    return what, limit, shown, _status(ok, value, target, lower, unit), ok
+
+
 def _targets(r: dict[str, Any]) -> list[tuple[str, str, str, str, bool]]:
     """(what, target, measured, status, met) of every target that was measured."""
-    rows = []
     engine = r["engine"]["with stops"]["bars_per_s"]
-    ok = engine >= TARGET_ENGINE_BARS_S
-    rows.append((
+    rows = [_target(
         "engine throughput, BTC/USDT 5m with stops and fees, one core",
-        f">= {TARGET_ENGINE_BARS_S:,} bars/s", f"{engine:,.0f} bars/s",
-        _status(ok, engine, TARGET_ENGINE_BARS_S, False), ok,
-    ))
-    if "portfolio" in r:
-        p = r["portfolio"]
-        for key, label in (("save", ""), ("nosave", " `--no-save`")):
-            wall = p[key]["median_s"]
-            ok = wall <= TARGET_PORTFOLIO_S
-            rows.append((
-                f"portfolio 20 x 525,600 1m bars, whole process{label}",
-                f"<= {TARGET_PORTFOLIO_S:.0f} s", _s(wall),
-                _status(ok, wall, TARGET_PORTFOLIO_S, True), ok,
-            ))
-            rss = p[key]["max_rss_mb"]
-            ok = rss <= TARGET_PORTFOLIO_MB
-            rows.append((
-                f"portfolio peak RSS{label}", "<= 1 GB (1,024 MiB)", _mb(rss),
-                _status(ok, rss, TARGET_PORTFOLIO_MB, True), ok,
-            ))
+        f">= {TARGET_ENGINE_BARS_S:,} bars/s", f"{engine:,.0f} bars/s", engine,
+        TARGET_ENGINE_BARS_S, False, "bars/s",
+    )]
+    for key, label in (("save", ""), ("nosave", " `--no-save`")):
+        if "portfolio" not in r:
+            break
+        wall, rss = r["portfolio"][key]["median_s"], r["portfolio"][key]["max_rss_mb"]
+        rows.append(_target(
+            f"portfolio 20 x 525,600 1m bars, whole process{label}",
+            f"<= {TARGET_PORTFOLIO_S:.0f} s", _s(wall), wall, TARGET_PORTFOLIO_S, True, "s",
+        ))
+        rows.append(_target(
+            f"portfolio peak RSS{label}", "<= 1 GB (1,024 MiB)", _mb(rss), rss,
+            TARGET_PORTFOLIO_MB, True, "MB",
+        ))
     for key, label in (("cli_save", ""), ("cli_nosave", " `--no-save`")):
         wall = r[key]["median_s"]
-        ok = wall <= TARGET_WHOLE_PROCESS_S
-        rows.append((
+        rows.append(_target(
             f"`candlewick backtest` BTC/USDT 5m{label}, whole process",
-            f"<= {TARGET_WHOLE_PROCESS_S:.0f} s (common brief)", _s(wall),
-            _status(ok, wall, TARGET_WHOLE_PROCESS_S, True), ok,
+            f"<= {TARGET_WHOLE_PROCESS_S:.0f} s (common brief)", _s(wall), wall,
+            TARGET_WHOLE_PROCESS_S, True, "s",
         ))
     return rows
 
@@ -148,12 +148,12 @@ def _method(r: dict[str, Any]) -> str:
 
 
 def _peer_inside(outputs: Sequence[dict[str, Any]]) -> str:
-    phases = outputs[-1]["phases"]
+    phases = outputs[-1]["phases"]  # the last run's own timings
     return ", ".join(f"{k} {_s(v)}" for k, v in phases.items())
 
 
 def _single_pair(r: dict[str, Any]) -> str:
-    cw = r["candlewick"]
+    cw = r["candlewick"] | {"trade_count": f"{r['candlewick']['trade_count']:,}"}
     rows = [
         ("`candlewick data import` the 5m CSV (into an empty store)", *_timed(r["import"]), "", "",
          "reported apart: not part of the backtests below"),
@@ -166,19 +166,18 @@ def _single_pair(r: dict[str, Any]) -> str:
     ]
     peers = r.get("peers")
     if peers:
-        bt = peers["backtesting"]
-        out = bt["outputs"][-1]
-        rows.append(("backtesting.py (FractionalBacktest)", *_timed(bt), out["trade_count"],
-                     f"{out['final_equity']:.8f}", _peer_inside(bt["outputs"])))
         cold = peers["vectorbt_cold"]
-        out = cold["output"]
-        rows.append(("vectorbt, first run (empty numba cache: JIT compiles)", _s(cold["wall_s"]),
-                     "", _mb(cold["rss_mb"]), out["trade_count"], f"{out['final_equity']:.8f}",
-                     _peer_inside([out])))
-        warm = peers["vectorbt_warm"]
-        out = warm["outputs"][-1]
-        rows.append(("vectorbt, warm (numba cache filled)", *_timed(warm), out["trade_count"],
-                     f"{out['final_equity']:.8f}", _peer_inside(warm["outputs"])))
+        timed = {
+            "backtesting.py (FractionalBacktest)": (_timed(peers["backtesting"]),
+                                                    peers["backtesting"]["outputs"][-1]),
+            "vectorbt, first run (empty numba cache: JIT compiles)": (
+                (_s(cold["wall_s"]), "", _mb(cold["rss_mb"])), cold["output"]),
+            "vectorbt, warm (numba cache filled)": (_timed(peers["vectorbt_warm"]),
+                                                    peers["vectorbt_warm"]["outputs"][-1]),
+        }
+        for label, (times, out) in timed.items():
+            rows.append((label, *times, f"{out['trade_count']:,}", f"{out['final_equity']:.8f}",
+                         _peer_inside([out])))
     head = ("run (whole process)", "median", "min", "peak RSS", "trades", "final equity (USDT)",
             "inside the process")
     intro = (
@@ -413,125 +412,8 @@ def _missed(r: dict[str, Any]) -> str:
     lines = ["## Missed targets: by how much, and why\n"]
     for what, target, measured, status, _ in missed:
         lines.append(f"* {what}: {measured} against {target}, {status.replace('**', '')}.")
+    from bench.analysis import why
+
     lines.append("")
-    lines.append(_why(r))
+    lines.append(why(r))
     return "\n".join(lines)
-
-
-def _top_steps(ph: dict[str, Any], n: int, work_only: bool = False) -> str:
-    steps = ph["seconds"].items()
-    if work_only:
-        steps = [(k, v) for k, v in steps if not k.startswith(("interpreter", "import"))]
-    top = sorted(steps, key=lambda kv: -kv[1])[:n]
-    return ", ".join(f"{name} {_s(sec)}" for name, sec in top)
-
-
-def _split(ph: dict[str, Any]) -> tuple[float, float, float]:
-    """(start-up and imports, the work itself, interpreter shutdown) of a step table."""
-    imports = shutdown = work = 0.0
-    for name, sec in ph["seconds"].items():
-        if name.startswith(("interpreter start-up", "import")):
-            imports += sec
-        elif name.startswith("interpreter shutdown"):
-            shutdown += sec
-        else:
-            work += sec
-    return imports, work, shutdown
-
-
-def _step(ph: dict[str, Any], prefix: str) -> float:
-    return sum(float(v) for k, v in ph["seconds"].items() if k.startswith(prefix))
-
-
-def _why(r: dict[str, Any]) -> str:
-    met = {t[0]: t[4] for t in _targets(r)}
-    out = []
-    single = [k for k in met if k.startswith("`candlewick backtest`") and not met[k]]
-    if single:
-        ph = r["phases_5m"]
-        imports, work, shutdown = _split(ph)
-        out.append(
-            "### Single pair, whole process\n\n"
-            f"The step probe splits the run into start-up and imports {_s(imports)}, the backtest "
-            f"itself {_s(work)} (largest: {_top_steps(ph, 3, work_only=True)}) and interpreter "
-            "shutdown "
-            f"{_s(shutdown)}. The work is small; the process pays for its libraries twice, "
-            "importing them and tearing them down (see the tables of import costs above: "
-            "pandas, pulled in by TA-Lib and the pipeline, and SQLAlchemy lead).\n\n"
-            "What would close the gap:\n\n"
-            f"* End the CLI with `os._exit(code)` once output is flushed and the database is "
-            f"closed: the interpreter's module teardown ({_s(shutdown)} here) does nothing a "
-            "finished backtest needs.\n"
-            f"* Save the run without SQLAlchemy on the SQLite path, or import it only for "
-            f"PostgreSQL: its import is {_s(_step(ph, 'import storage'))} of this run.\n"
-            "* Keep the config check's registries free of TA-Lib and pandas (names and "
-            "parameter specs in a light module, the functions imported when computing); the "
-            "pipeline still needs them, but `candlewick config`/`runs` commands would not."
-        )
-    if not met.get("engine throughput, BTC/USDT 5m with stops and fees, one core", True):
-        e = r["engine"]
-        prof = e.get("profile") or {"top": []}
-        top = ", ".join(f"`{w}` {_s(t)}" for w, _, t, _ in prof["top"][:4])
-        out.append(
-            "### Engine throughput\n\n"
-            "The engine walks events, not bars: its cost is per trade (Python and Decimal "
-            f"work at each entry and exit), {_per_trade_us(e):.1f} µs here, where the target "
-            f"allows {_allowed_us(e):.1f} µs. "
-            f"Largest own times in the profile: {top}.\n\n"
-            "What would close the gap: fewer Python objects and Decimal operations per trade "
-            "(compute the fill arithmetic for a trade once, in one function, and build the "
-            "`Trade` record from it; skip slippage and precision calls when they are zero or "
-            "absent), and no heap for a single pair (its events are already in time order)."
-        )
-    p = r.get("portfolio")
-    if p and not all(v for k, v in met.items() if k.startswith("portfolio")):
-        ph = p["phases"]
-        imports, work, shutdown = _split(ph)
-        mem = ph["memory"]
-        read = mem.get("read candles from the store", (0.0, 0.0))[0]
-        signals = mem.get("indicators and signals", (0.0, 0.0))[0]
-        engine = mem.get("engine (run_backtest)", (0.0, 0.0))[0]
-        saved = mem.get("save the run (trades, equity curve)", (0.0, 0.0))[1]
-        prof = p.get("profile") or {"top": []}
-        top = ", ".join(f"`{w}` {_s(t)}" for w, _, t, _ in prof["top"][:5])
-        out.append(
-            "### Portfolio\n\n"
-            f"Time: the largest steps are {_top_steps(ph, 5, work_only=True)}; start-up and "
-            f"imports {_s(imports)}, "
-            f"shutdown {_s(shutdown)}. Every one of the {p['trade_count']:,} trades costs "
-            "Python work in the engine, in the metrics, in the database rows and at shutdown.\n\n"
-            f"Memory (resident, after each step): {_mb(read)} once the candles are read "
-            f"(10.5 M bars x 48 bytes = 505 MB of arrays), {_mb(signals)} with the signals, "
-            f"{_mb(engine)} after the engine, and a peak of {_mb(saved)} while the run is saved "
-            "(the trade rows are built as Python dicts and handed to SQLAlchemy at once).\n\n"
-            f"Engine profile leaders: {top}.\n\n"
-            "What would close the gap (largest first):\n\n"
-            "* Engine, marking open positions: `_marked_exposure` converts every open "
-            "position's mark to Decimal at every entry (up to 20 positions x 212 k entries). "
-            "Keep a running exposure, or mark with one numpy dot product over the open "
-            "quantities and convert the sum once.\n"
-            "* Engine, the portfolio clock: `np.unique` over the concatenated 10.5 M "
-            "timestamps, then a `searchsorted` per pair, although all 20 series share one "
-            "grid. Check `array_equal` first (or build the grid arithmetically for gap-free "
-            "series) and use the identity mapping and the pairs' own close arrays: seconds "
-            "saved and about 160 MB of per-pair index and mark arrays never allocated.\n"
-            "* Engine memory: one int64 next-signal index per bar, per pair, for entries and "
-            "for exits (about 160 MB here) where the signals are sparse; the positions of the "
-            "signals (`np.flatnonzero`) plus a `searchsorted` per lookup take a few MB.\n"
-            "* Trades: about 1 KB each as a `Trade` with eight Decimal fields; 212 k of them "
-            "are held by the result, walked by the metrics and freed at exit. Columnar trade "
-            "arrays (float64 for metrics and reports, Decimal only for the account's cash) "
-            "would cut memory, metrics time and teardown together.\n"
-            f"* Saving: {_s(_step(ph, 'save the run'))} and the memory peak. Write the trades "
-            "as columns (one blob per column, like the equity series), or insert them in "
-            "bounded chunks with plain `sqlite3.executemany` of tuples.\n"
-            f"* Exit: `os._exit` after flushing skips the {_s(shutdown)} of teardown.\n"
-            f"* Reading: {_s(_step(ph, 'read candles'))} for 20 zstd Parquet files; "
-            "uncompressed or LZ4 Arrow IPC files could be memory-mapped instead."
-        )
-    intro = (
-        "The analysis below uses this run's step tables and profiles; the suggestions were "
-        "written from them when the benchmark was built (2026-11) and name the code as it was "
-        "then: check them against the current profiles before acting."
-    )
-    return "\n\n".join([intro, *out])
