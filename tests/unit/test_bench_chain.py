@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the bench package, beside src/
-
 from bench.portfolio_data import (
     MINUTE_MS,
     Segment,
@@ -19,6 +11,8 @@ from bench.portfolio_data import (
     pair_names,
     pair_order,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def segment(name: str, closes: list[float], volume: float = 1.0) -> Segment:
