@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from candlewick.backtest.exits import PlannedExit, next_true_index, plan_exit, plan_exits
+from candlewick.backtest.exits import PlannedExit, next_signal, plan_exit, plan_exits
 from candlewick.core.fills import protective_fill
 from candlewick.core.types import F64, BoolArr, ExitReason
 from candlewick.risk.rules import ExitRules
@@ -90,7 +90,7 @@ def test_vectorised_search_matches_bar_by_bar_rules(
         trailing_stop_pct=trail,
         time_stop_bars=time_stop,
     )
-    got = plan_exit(o, h, low, c, next_true_index(exits), e, rules)
+    got = plan_exit(o, h, low, c, np.flatnonzero(exits), e, rules)
     bar, price, reason = reference_exit(o, h, low, c, exits, e, rules, math.nan)
     assert (got.bar, got.reason) == (bar, reason)
     assert got.price == price
@@ -102,7 +102,7 @@ def test_stop_wins_when_stop_and_take_profit_hit_in_the_same_bar() -> None:
     low = np.array([99.0, 90.0, 99.0])
     c = np.array([100.0, 100.0, 100.0])
     rules = ExitRules(stop_loss_pct=0.05, take_profit_pct=0.05)
-    got = plan_exit(o, h, low, c, next_true_index(np.zeros(3, bool)), 1, rules)
+    got = plan_exit(o, h, low, c, np.flatnonzero(np.zeros(3, bool)), 1, rules)
     assert got == PlannedExit(1, 95.0, ExitReason.STOP_LOSS, at_open=False)
 
 
@@ -112,7 +112,7 @@ def test_gap_below_the_stop_fills_at_the_open() -> None:
     low = np.array([99.0, 99.0, 79.0])
     c = np.array([100.0, 100.0, 84.0])
     rules = ExitRules(stop_loss_pct=0.05)
-    got = plan_exit(o, h, low, c, next_true_index(np.zeros(3, bool)), 1, rules)
+    got = plan_exit(o, h, low, c, np.flatnonzero(np.zeros(3, bool)), 1, rules)
     assert got == PlannedExit(2, 80.0, ExitReason.STOP_LOSS, at_open=True)
 
 
@@ -120,7 +120,7 @@ def test_exit_signal_fills_at_the_next_open_and_end_of_data_at_the_last_close() 
     o = np.arange(1.0, 7.0)
     c = o + 0.5
     exits = np.array([False, False, True, False, False, False])
-    nxt = next_true_index(exits)
+    nxt = np.flatnonzero(exits)
     assert plan_exit(o, c, o, c, nxt, 1, ExitRules()) == PlannedExit(
         3, 4.0, ExitReason.SIGNAL, at_open=True
     )
@@ -129,9 +129,9 @@ def test_exit_signal_fills_at_the_next_open_and_end_of_data_at_the_last_close() 
     )
 
 
-def test_next_true_index() -> None:
-    flags = np.array([False, True, False, False, True, False])
-    assert next_true_index(flags).tolist() == [1, 1, 4, 4, 4, 6]
+def test_next_signal() -> None:
+    bars = np.flatnonzero(np.array([False, True, False, False, True, False]))
+    assert next_signal(bars, np.arange(6), 6).tolist() == [1, 1, 4, 4, 4, 6]
 
 
 def test_gap_above_the_take_profit_fills_it_at_the_open() -> None:
@@ -140,7 +140,7 @@ def test_gap_above_the_take_profit_fills_it_at_the_open() -> None:
     low = np.array([99.0, 99.0, 90.0])
     c = np.array([100.0, 100.0, 95.0])
     rules = ExitRules(stop_loss_pct=0.05, take_profit_pct=0.05)
-    got = plan_exit(o, h, low, c, next_true_index(np.zeros(3, bool)), 1, rules)
+    got = plan_exit(o, h, low, c, np.flatnonzero(np.zeros(3, bool)), 1, rules)
     assert got == PlannedExit(2, 110.0, ExitReason.TAKE_PROFIT, at_open=True)
 
 
@@ -183,7 +183,7 @@ def test_many_entries_at_once_with_atr_rules_match_the_bar_by_bar_rules(
         trailing_stop_pct=trail,
         time_stop_bars=time_stop,
     )
-    nxt = next_true_index(exits)
+    nxt = np.flatnonzero(exits)
     batch = plan_exits(o, h, low, c, nxt, entries, rules, atr[entries])
     for k, e in enumerate(entries.tolist()):
         got = batch.one(k)

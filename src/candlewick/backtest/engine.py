@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from candlewick.backtest.exits import REASONS, PlannedExit, next_true_index, plan_exits
+from candlewick.backtest.exits import REASONS, PlannedExit, plan_exits
 from candlewick.core.fills import (
     ZERO,
     Fees,
@@ -90,6 +91,7 @@ class _Position:
     cost: Decimal
     price: Decimal
     fee: Decimal
+    qty_float: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,25 +128,27 @@ class _Book:
         mapping = self.pair_index[pair]
         return bar if mapping is None else int(mapping[bar])
 
-    def close_on_grid(self, pair: int) -> F64:
-        return self.closes[pair]
-
 
 def _build_book(pairs: Sequence[PairData]) -> _Book:
-    if len(pairs) == 1:
-        ts = pairs[0].candles.timestamp
-        closes = [pairs[0].candles.close]
-        index: list[I64 | None] = [None]
-    else:
-        ts = np.unique(np.concatenate([p.candles.timestamp for p in pairs]))
-        index, closes = [], []
-        for p in pairs:
-            index.append(np.searchsorted(ts, p.candles.timestamp).astype(np.int64))
-            last = np.searchsorted(p.candles.timestamp, ts, side="right") - 1
-            marked = p.candles.close[np.maximum(last, 0)]
-            closes.append(np.where(last >= 0, marked, np.nan))
-    size = ts.shape[0]
-    return _Book(ts, index, np.zeros(size), np.zeros(size), closes)
+    first = pairs[0].candles.timestamp
+    if all(np.array_equal(p.candles.timestamp, first) for p in pairs[1:]):
+        # One clock for all pairs (the usual case): no re-indexing, no copies.
+        return _Book(
+            first,
+            [None] * len(pairs),
+            np.zeros(first.shape[0]),
+            np.zeros(first.shape[0]),
+            [p.candles.close for p in pairs],
+        )
+    ts = np.unique(np.concatenate([p.candles.timestamp for p in pairs]))
+    index: list[I64 | None] = []
+    closes = []
+    for p in pairs:
+        index.append(np.searchsorted(ts, p.candles.timestamp).astype(np.int64))
+        last = np.searchsorted(p.candles.timestamp, ts, side="right") - 1
+        marked = p.candles.close[np.maximum(last, 0)]
+        closes.append(np.where(last >= 0, marked, np.nan))
+    return _Book(ts, index, np.zeros(ts.shape[0]), np.zeros(ts.shape[0]), closes)
 
 
 def run_backtest(pairs: Sequence[PairData], settings: BacktestSettings) -> BacktestResult:
@@ -185,9 +189,10 @@ class _Walk:
             raise BacktestError(str(exc.args[0])) from None
         self.sizing = sizing.func
         self.keep_returns = bool(sizing.meta.get("needs_history"))
-        self.next_entry = [next_true_index(p.entry) for p in pairs]
+        # Signal positions only (not per-bar indexes): memory grows with signals, not bars.
+        self.entry_bars = [np.flatnonzero(p.entry).tolist() for p in pairs]
         self.sizes = [len(p.candles) for p in pairs]
-        self.next_exit = [next_true_index(p.exit) for p in pairs]
+        self.exit_bars = [np.flatnonzero(p.exit) for p in pairs]
         self.book = _build_book(pairs)
         self.book.running_cash = float(settings.initial_cash)
         self.cash = settings.initial_cash
@@ -208,10 +213,10 @@ class _Walk:
         self.flows_at: list[int] = []
         self.flows: list[float] = []
         self.planned = [
-            self._plan_all(p, nxt) for p, nxt in zip(pairs, self.next_exit, strict=True)
+            self._plan_all(p, exits) for p, exits in zip(pairs, self.exit_bars, strict=True)
         ]
 
-    def _plan_all(self, data: PairData, next_exit: I64) -> _Planned | None:
+    def _plan_all(self, data: PairData, exit_bars: I64) -> _Planned | None:
         """Exits of every entry signal at once, when signals are sparse (None when dense)."""
         n = len(data.candles)
         signals = np.flatnonzero(data.entry[: n - 1])
@@ -220,7 +225,7 @@ class _Walk:
         c = data.candles
         atr = None if data.atr is None else data.atr[signals]
         plans = plan_exits(
-            c.open, c.high, c.low, c.close, next_exit, signals + 1, self.s.exit_rules, atr
+            c.open, c.high, c.low, c.close, exit_bars, signals + 1, self.s.exit_rules, atr
         )
         index = np.full(n, -1, dtype=np.int64)
         index[signals] = np.arange(signals.shape[0])
@@ -242,7 +247,9 @@ class _Walk:
         n = self.sizes[pair]
         if from_bar >= n:
             return
-        signal = int(self.next_entry[pair][from_bar])
+        bars = self.entry_bars[pair]
+        k = bisect_left(bars, from_bar)
+        signal = bars[k] if k < len(bars) else n
         if signal <= n - 2:
             self.seq += 1
             ts = int(self.pairs[pair].candles.timestamp[signal + 1])
@@ -286,14 +293,19 @@ class _Walk:
             self.flows.append(amount)
 
     def _marked_exposure(self, at: int) -> Decimal:
-        if not self.open:
+        """Open positions at the last close before grid index ``at``.
+
+        A cap and sizing input, not an account value: summed in float, converted once.
+        """
+        if not self.open or at <= 0:
             return ZERO
-        total = ZERO
+        closes = self.book.closes
+        total = 0.0
         for pos in self.open.values():
-            mark = self.book.close_on_grid(pos.pair)[at - 1] if at > 0 else math.nan
-            if math.isfinite(mark):
-                total += pos.qty_net * dec(float(mark))
-        return total
+            mark = closes[pos.pair][at - 1]
+            if mark == mark:  # not NaN: the pair has traded by then
+                total += pos.qty_float * mark
+        return Decimal(repr(float(total)))
 
     # -- entries ---------------------------------------------------------------------------
     def _reject(self, pair: int, signal_bar: int, reason: str) -> None:
@@ -352,13 +364,22 @@ class _Walk:
             return
         self.cash -= fill.cost
         self.open[pair] = _Position(
-            pair, signal_bar, e, planned, fill.qty, fill.qty_net, fill.cost, fill.price, fill.fee
+            pair,
+            signal_bar,
+            e,
+            planned,
+            fill.qty,
+            fill.qty_net,
+            fill.cost,
+            fill.price,
+            fill.fee,
+            float(fill.qty_net),
         )
         book = self.book
         gx = book.grid_pos(pair, planned.bar)
         self._cash_flow(g, -float(fill.cost))
         if self.watch:  # breakers need the marked value of this position bar by bar now
-            book.value[g:gx] += float(fill.qty_net) * book.close_on_grid(pair)[g:gx]
+            book.value[g:gx] += float(fill.qty_net) * book.closes[pair][g:gx]
         else:
             self.held[pair].append((g, gx, float(fill.qty_net)))
         phase = _EXIT_AT_OPEN if planned.at_open else _EXIT_INTRABAR
@@ -376,7 +397,7 @@ class _Walk:
         atr = None if data.atr is None else data.atr[signal_bar : signal_bar + 1]
         entry = np.array([signal_bar + 1], dtype=np.int64)
         plans = plan_exits(
-            c.open, c.high, c.low, c.close, self.next_exit[pair], entry, self.s.exit_rules, atr
+            c.open, c.high, c.low, c.close, self.exit_bars[pair], entry, self.s.exit_rules, atr
         )
         return plans.one(0), float(plans.stop[0])
 
@@ -453,7 +474,7 @@ class _Walk:
             latest[starts] = 1
             which = np.cumsum(latest[:-1]) - 1
             qty = np.where(inside, qtys[np.maximum(which, 0)], 0.0)
-            book.value += qty * np.nan_to_num(book.close_on_grid(pair))
+            book.value += qty * np.nan_to_num(book.closes[pair])
 
     def _result(self) -> BacktestResult:
         book = self.book

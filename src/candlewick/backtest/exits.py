@@ -73,11 +73,10 @@ class PlannedExits(NamedTuple):
         )
 
 
-def next_true_index(flags: BoolArr) -> I64:
-    """For each bar ``i``, the first ``j >= i`` with ``flags[j]``; ``len(flags)`` if none."""
-    n = flags.shape[0]
-    idx = np.where(flags, np.arange(n, dtype=np.int64), np.int64(n))
-    return np.minimum.accumulate(idx[::-1])[::-1].copy()
+def next_signal(signal_bars: I64, at: I64, none: int) -> I64:
+    """For each bar in ``at``, the first of the sorted ``signal_bars`` at or after it
+    (``none`` where there is none)."""
+    return np.append(signal_bars, none)[np.searchsorted(signal_bars, at)]
 
 
 def plan_exits(
@@ -85,15 +84,15 @@ def plan_exits(
     high: F64,
     low: F64,
     close: F64,
-    next_exit_signal: I64,
+    exit_bars: I64,
     entry_bars: I64,
     rules: ExitRules,
     signal_atr: F64 | None = None,
 ) -> PlannedExits:
     """Exits of long positions entered at the opens of ``entry_bars``.
 
-    ``next_exit_signal`` is :func:`next_true_index` of the exit signals; ``signal_atr`` the
-    ATR at each entry's signal bar (for ATR-based rules).
+    ``exit_bars`` are the bars with an exit signal, sorted; ``signal_atr`` the ATR at each
+    entry's signal bar (for ATR-based rules).
     """
     n = open_.shape[0]
     e = np.asarray(entry_bars, dtype=np.int64)
@@ -105,7 +104,7 @@ def plan_exits(
     # The earliest exit at an open: the bar after an exit signal, or the time stop.
     end = np.full(e.shape[0], n - 1, dtype=np.int64)
     reason = np.full(e.shape[0], _END, dtype=np.int8)
-    signal_bar = next_exit_signal[e] + 1
+    signal_bar = next_signal(exit_bars, e, n) + 1
     by_signal = signal_bar <= n - 1
     end[by_signal], reason[by_signal] = signal_bar[by_signal], _SIGNAL
     if rules.time_stop_bars is not None:
@@ -131,7 +130,7 @@ def plan_exit(
     high: F64,
     low: F64,
     close: F64,
-    next_exit_signal: I64,
+    exit_bars: I64,
     entry_bar: int,
     rules: ExitRules,
     signal_atr: float = np.nan,
@@ -142,7 +141,7 @@ def plan_exit(
         high,
         low,
         close,
-        next_exit_signal,
+        exit_bars,
         np.array([entry_bar], dtype=np.int64),
         rules,
         np.array([signal_atr]),
