@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from candlewick.core.types import RunRecord
 from candlewick.errors import RunNotFoundError, StorageError
 from candlewick.storage.db import HEAD_REVISION, MIGRATIONS_DIR, Database
-from candlewick.storage.models import Base, RunRow
+from candlewick.storage.models import metadata, runs
 from candlewick.storage.runs import AMOUNT_FIELDS as AMOUNTS
 from candlewick.storage.runs import RunRepository
 from tests.integration.conftest import make_run_record, with_id
@@ -160,12 +160,12 @@ def test_migrations_create_exactly_the_models(db: Database) -> None:
 
     db.migrate()
     altered = sa.MetaData()
-    for table in Base.metadata.sorted_tables:
+    for table in metadata.sorted_tables:
         table.to_metadata(altered)
     altered.tables["runs"].append_column(sa.Column("extra", sa.Integer()))
     with db.transaction("compare the schema") as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
-        assert compare_metadata(context, Base.metadata) == []
+        assert compare_metadata(context, metadata) == []
         assert compare_metadata(context, altered) != []  # the comparison does see a difference
 
 
@@ -284,7 +284,7 @@ def test_the_amount_column_type_refuses_floats_too(repo: RunRepository) -> None:
         pytest.raises(StorageError, match=r"cannot store 10000\.5 \(float\) as an exact amount"),
         repo.db.transaction("insert a run", write=True) as conn,
     ):
-        conn.execute(sa.insert(RunRow), [row])
+        conn.execute(sa.insert(runs), [row])
     assert repo.list() == []
 
 

@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 models of stored runs: ``runs``, ``run_trades`` and ``run_series``.
+"""SQLAlchemy 2 tables of stored runs: ``runs``, ``run_trades`` and ``run_series``.
 
 The schema is created by the Alembic migrations in ``migrations/versions``; a test checks that
 the migrations and these models agree on SQLite and PostgreSQL. Change both together.
@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Column,
     Dialect,
     ForeignKey,
     Index,
@@ -24,10 +25,10 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
 
 from candlewick.errors import StorageError
@@ -94,76 +95,70 @@ class ExactDecimal(TypeDecorator[Decimal]):
         return None if value is None else Decimal(value)
 
 
-class Base(DeclarativeBase):
-    """Declarative base of the storage models, with deterministic constraint names."""
+#: All tables of the schema (SQLAlchemy Core: the ORM is not needed, and not importing it
+#: saves about 90 ms on every command that touches the database).
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class RunRow(Base):
-    """One stored run: what was run and its headline results."""
-
-    __tablename__ = "runs"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    name: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[int] = mapped_column(BigInteger)
-    exchange: Mapped[str] = mapped_column(String(64))
-    pairs: Mapped[list[str]] = mapped_column(JsonDoc())
+#: One stored run: what was run and its headline results.
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("exchange", String(64), nullable=False),
+    Column("pairs", JsonDoc(), nullable=False),
     # The result's own pairs when they differ from the run's (e.g. another order); else NULL.
-    result_pairs: Mapped[list[str] | None] = mapped_column(JsonDoc(), nullable=True)
-    timeframe: Mapped[str] = mapped_column(String(16))
-    quote: Mapped[str] = mapped_column(String(16))
-    start_ts: Mapped[int] = mapped_column(BigInteger)
-    end_ts: Mapped[int] = mapped_column(BigInteger)
-    config: Mapped[dict[str, Any]] = mapped_column(JsonDoc())
-    metrics: Mapped[dict[str, Any]] = mapped_column(JsonDoc())
-    meta: Mapped[dict[str, Any]] = mapped_column(JsonDoc())
-    initial_cash: Mapped[Decimal] = mapped_column(ExactDecimal)
-    final_equity: Mapped[Decimal] = mapped_column(ExactDecimal)
-    bars: Mapped[int] = mapped_column(Integer)
-    trade_count: Mapped[int] = mapped_column(Integer)
-    halted_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    Column("result_pairs", JsonDoc(), nullable=True),
+    Column("timeframe", String(16), nullable=False),
+    Column("quote", String(16), nullable=False),
+    Column("start_ts", BigInteger, nullable=False),
+    Column("end_ts", BigInteger, nullable=False),
+    Column("config", JsonDoc(), nullable=False),
+    Column("metrics", JsonDoc(), nullable=False),
+    Column("meta", JsonDoc(), nullable=False),
+    Column("initial_cash", ExactDecimal(), nullable=False),
+    Column("final_equity", ExactDecimal(), nullable=False),
+    Column("bars", Integer, nullable=False),
+    Column("trade_count", Integer, nullable=False),
+    Column("halted_at", BigInteger, nullable=True),
+    Index("ix_runs_created_at", "created_at"),
+    Index("ix_runs_kind_created_at", "kind", "created_at"),
+)
 
-    __table_args__ = (
-        Index("ix_runs_created_at", "created_at"),
-        Index("ix_runs_kind_created_at", "kind", "created_at"),
-    )
+#: One closed trade of a run; ``seq`` is its position in the run's trade list.
+run_trades = Table(
+    "run_trades",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("pair", String(64), nullable=False),
+    Column("signal_ts", BigInteger, nullable=False),
+    Column("entry_ts", BigInteger, nullable=False),
+    Column("exit_ts", BigInteger, nullable=False),
+    *(
+        Column(name, ExactDecimal(), nullable=False)
+        for name in (
+            "entry_price",
+            "exit_price",
+            "qty",
+            "qty_net",
+            "cost",
+            "proceeds",
+            "entry_fee",
+            "exit_fee",
+        )
+    ),
+    Column("exit_reason", String(32), nullable=False),
+    Column("bars_held", Integer, nullable=False),
+)
 
-
-class RunTradeRow(Base):
-    """One closed trade of a run; ``seq`` is its position in the run's trade list."""
-
-    __tablename__ = "run_trades"
-
-    run_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    pair: Mapped[str] = mapped_column(String(64))
-    signal_ts: Mapped[int] = mapped_column(BigInteger)
-    entry_ts: Mapped[int] = mapped_column(BigInteger)
-    exit_ts: Mapped[int] = mapped_column(BigInteger)
-    entry_price: Mapped[Decimal] = mapped_column(ExactDecimal)
-    exit_price: Mapped[Decimal] = mapped_column(ExactDecimal)
-    qty: Mapped[Decimal] = mapped_column(ExactDecimal)
-    qty_net: Mapped[Decimal] = mapped_column(ExactDecimal)
-    cost: Mapped[Decimal] = mapped_column(ExactDecimal)
-    proceeds: Mapped[Decimal] = mapped_column(ExactDecimal)
-    entry_fee: Mapped[Decimal] = mapped_column(ExactDecimal)
-    exit_fee: Mapped[Decimal] = mapped_column(ExactDecimal)
-    exit_reason: Mapped[str] = mapped_column(String(32))
-    bars_held: Mapped[int] = mapped_column(Integer)
-
-
-class RunSeriesRow(Base):
-    """One array of a run (equity, exposure, timestamps...) as zlib-compressed ``.npy`` bytes."""
-
-    __tablename__ = "run_series"
-
-    run_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+#: One array of a run (equity, exposure, timestamps...) as zlib-compressed ``.npy`` bytes.
+run_series = Table(
+    "run_series",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)

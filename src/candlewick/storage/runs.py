@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection
 from candlewick.core.types import BacktestResult, ExitReason, Rejection, RunRecord, Trade
 from candlewick.errors import RunNotFoundError, StorageError
 from candlewick.storage.db import Database
-from candlewick.storage.models import RunRow, RunSeriesRow, RunTradeRow
+from candlewick.storage.models import run_series, run_trades, runs
 
 RUN_ID_BYTES = 6
 """Generated run ids are ``2 * RUN_ID_BYTES`` lowercase hex characters."""
@@ -105,11 +105,11 @@ class RunRepository:
                     f"a run with id {run_id!r} is already stored; delete it first "
                     f"(candlewick runs delete {run_id}) or save with an empty run_id"
                 )
-            conn.execute(sa.insert(RunRow), [{**run, "id": run_id}])
+            conn.execute(sa.insert(runs), [{**run, "id": run_id}])
             if trades:
-                conn.execute(sa.insert(RunTradeRow), [{**t, "run_id": run_id} for t in trades])
+                conn.execute(sa.insert(run_trades), [{**t, "run_id": run_id} for t in trades])
             conn.execute(
-                sa.insert(RunSeriesRow),
+                sa.insert(run_series),
                 [{"run_id": run_id, "name": name, "data": data} for name, data in series],
             )
         return run_id
@@ -118,9 +118,9 @@ class RunRepository:
         """The newest ``limit`` runs, newest first, optionally only those of one ``kind``."""
         if limit < 1:
             raise StorageError(f"limit must be at least 1, got {limit}")
-        query = _SUMMARY_QUERY.order_by(RunRow.created_at.desc(), RunRow.id.desc()).limit(limit)
+        query = _SUMMARY_QUERY.order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(limit)
         if kind is not None:
-            query = query.where(RunRow.kind == kind)
+            query = query.where(runs.c.kind == kind)
         with self.db.transaction("list the runs") as conn:
             return [_summary(row) for row in conn.execute(query)]
 
@@ -128,7 +128,7 @@ class RunRepository:
         """The list line of the run ``run_id`` (or a unique prefix of it)."""
         with self.db.transaction("look the run up") as conn:
             full_id = _resolve(conn, run_id)
-            return _summary(conn.execute(_SUMMARY_QUERY.where(RunRow.id == full_id)).one())
+            return _summary(conn.execute(_SUMMARY_QUERY.where(runs.c.id == full_id)).one())
 
     def resolve(self, run_id: str) -> str:
         """The full id of the run whose id is ``run_id`` or starts with it (>= 4 characters)."""
@@ -139,15 +139,15 @@ class RunRepository:
         """The stored run ``run_id`` (or a unique prefix of it) with its trades and arrays."""
         with self.db.transaction("load the run") as conn:
             full_id = _resolve(conn, run_id)
-            run = conn.execute(sa.select(RunRow.__table__).where(RunRow.id == full_id)).one()
+            run = conn.execute(sa.select(runs).where(runs.c.id == full_id)).one()
             trade_rows = conn.execute(
-                sa.select(RunTradeRow.__table__)
-                .where(RunTradeRow.run_id == full_id)
-                .order_by(RunTradeRow.seq)
+                sa.select(run_trades)
+                .where(run_trades.c.run_id == full_id)
+                .order_by(run_trades.c.seq)
             ).all()
             series_rows = conn.execute(
-                sa.select(RunSeriesRow.name, RunSeriesRow.data).where(
-                    RunSeriesRow.run_id == full_id
+                sa.select(run_series.c.name, run_series.c.data).where(
+                    run_series.c.run_id == full_id
                 )
             ).all()
         arrays = {row.name: _decode_array(row.data, row.name) for row in series_rows}
@@ -186,23 +186,23 @@ class RunRepository:
         """Delete the run ``run_id`` (or a unique prefix of it) with its trades and series."""
         with self.db.transaction("delete the run", write=True) as conn:
             full_id = _resolve(conn, run_id)
-            conn.execute(sa.delete(RunRow).where(RunRow.id == full_id))
+            conn.execute(sa.delete(runs).where(runs.c.id == full_id))
 
 
 _SUMMARY_QUERY = sa.select(
-    RunRow.id,
-    RunRow.kind,
-    RunRow.name,
-    RunRow.created_at,
-    RunRow.exchange,
-    RunRow.pairs,
-    RunRow.timeframe,
-    RunRow.start_ts,
-    RunRow.end_ts,
-    RunRow.trade_count,
-    RunRow.initial_cash,
-    RunRow.final_equity,
-    RunRow.metrics,
+    runs.c.id,
+    runs.c.kind,
+    runs.c.name,
+    runs.c.created_at,
+    runs.c.exchange,
+    runs.c.pairs,
+    runs.c.timeframe,
+    runs.c.start_ts,
+    runs.c.end_ts,
+    runs.c.trade_count,
+    runs.c.initial_cash,
+    runs.c.final_equity,
+    runs.c.metrics,
 )
 
 
@@ -235,7 +235,7 @@ def _new_id(conn: Connection) -> str:
 
 
 def _exists(conn: Connection, run_id: str) -> bool:
-    return conn.execute(sa.select(RunRow.id).where(RunRow.id == run_id)).first() is not None
+    return conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is not None
 
 
 def _resolve(conn: Connection, run_id: str) -> str:
@@ -251,9 +251,9 @@ def _resolve(conn: Connection, run_id: str) -> str:
         )
     matches = list(
         conn.execute(
-            sa.select(RunRow.id)
-            .where(RunRow.id.startswith(run_id, autoescape=True))
-            .order_by(RunRow.id)
+            sa.select(runs.c.id)
+            .where(runs.c.id.startswith(run_id, autoescape=True))
+            .order_by(runs.c.id)
             .limit(5)
         ).scalars()
     )
