@@ -96,9 +96,9 @@ class _Position:
 
 @dataclass(frozen=True, slots=True)
 class _Planned:
-    """Exits planned for every entry signal of a pair (by signal bar, through ``index``)."""
+    """Exits planned for every entry signal of a pair, in the order of ``signals`` (bars)."""
 
-    index: I64
+    signals: list[int]
     bar: list[int]
     price: list[float]
     reason: list[int]
@@ -107,7 +107,7 @@ class _Planned:
 
     def get(self, signal_bar: int) -> tuple[PlannedExit, float]:
         """The planned exit and the stop level of the entry signalled at ``signal_bar``."""
-        k = int(self.index[signal_bar])
+        k = bisect_left(self.signals, signal_bar)
         planned = PlannedExit(self.bar[k], self.price[k], REASONS[self.reason[k]], self.at_open[k])
         return planned, self.stop[k]
 
@@ -227,10 +227,8 @@ class _Walk:
         plans = plan_exits(
             c.open, c.high, c.low, c.close, exit_bars, signals + 1, self.s.exit_rules, atr
         )
-        index = np.full(n, -1, dtype=np.int64)
-        index[signals] = np.arange(signals.shape[0])
         return _Planned(
-            index,
+            signals.tolist(),
             plans.bar.tolist(),
             plans.price.tolist(),
             plans.reason.tolist(),

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection
 from candlewick.core.types import BacktestResult, ExitReason, Rejection, RunRecord, Trade
 from candlewick.errors import RunNotFoundError, StorageError
 from candlewick.storage.db import Database
-from candlewick.storage.models import run_series, run_trades, runs
+from candlewick.storage.models import DECIMAL_CHARS, run_series, run_trades, runs
 
 RUN_ID_BYTES = 6
 """Generated run ids are ``2 * RUN_ID_BYTES`` lowercase hex characters."""
@@ -107,7 +107,15 @@ class RunRepository:
                 )
             conn.execute(sa.insert(runs), [{**run, "id": run_id}])
             if trades:
-                conn.execute(sa.insert(run_trades), [{**t, "run_id": run_id} for t in trades])
+                # Straight to the driver's executemany: SQLAlchemy's per-value type processing
+                # dominated saving large runs (amounts are already canonical strings here).
+                mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+                names = ", ".join(_TRADE_ROW)
+                conn.exec_driver_sql(
+                    f"INSERT INTO run_trades (run_id, {names}) "
+                    f"VALUES ({', '.join([mark] * (len(_TRADE_ROW) + 1))})",
+                    [(run_id, *row) for row in trades],
+                )
             conn.execute(
                 sa.insert(run_series),
                 [{"run_id": run_id, "name": name, "data": data} for name, data in series],
@@ -297,19 +305,40 @@ def _run_values(record: RunRecord) -> dict[str, Any]:
     }
 
 
-def _trade_values(seq: int, trade: Trade) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "seq": seq,
-        "pair": trade.pair,
-        "signal_ts": int(trade.signal_ts),
-        "entry_ts": int(trade.entry_ts),
-        "exit_ts": int(trade.exit_ts),
-        "exit_reason": str(trade.exit_reason),
-        "bars_held": int(trade.bars_held),
-    }
+_TRADE_ROW = (
+    "seq",
+    "pair",
+    "signal_ts",
+    "entry_ts",
+    "exit_ts",
+    *AMOUNT_FIELDS,
+    "exit_reason",
+    "bars_held",
+)
+
+
+def _trade_values(seq: int, trade: Trade) -> tuple[Any, ...]:
+    """One trade as a row of :data:`_TRADE_ROW`, amounts as their exact decimal strings."""
+    amounts = []
     for name in AMOUNT_FIELDS:
-        values[name] = _amount(getattr(trade, name), f"trade #{seq} ({trade.pair}) {name}")
-    return values
+        value = _amount(getattr(trade, name), f"trade #{seq} ({trade.pair}) {name}")
+        text = str(value)
+        if len(text) > DECIMAL_CHARS:
+            raise StorageError(
+                f"trade #{seq} ({trade.pair}) {name} has {len(text)} characters, more than the "
+                f"{DECIMAL_CHARS} a stored amount can hold; quantize it before saving"
+            )
+        amounts.append(text)
+    return (
+        seq,
+        trade.pair,
+        int(trade.signal_ts),
+        int(trade.entry_ts),
+        int(trade.exit_ts),
+        *amounts,
+        str(trade.exit_reason),
+        int(trade.bars_held),
+    )
 
 
 def _amount(value: object, where: str) -> Decimal:
