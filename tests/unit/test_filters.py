@@ -201,3 +201,15 @@ def test_verdicts_up_to_t_ignore_bars_after_t(seed: int, n: int, data: st.DataOb
         b = judge(name, changed, params, entries2, exits2)
         assert a.keep[: t + 1].tolist() == b.keep[: t + 1].tolist(), name
         assert a.reason[: t + 1].tolist() == b.reason[: t + 1].tolist(), name
+
+
+def test_time_of_day_matches_the_close_when_the_frame_knows_its_timeframe() -> None:
+    # An 1h bar opening at 19:00 closes at 20:00: outside "08-20" when judged at its close.
+    hour = 3_600_000
+    frame = pd.DataFrame({"timestamp": np.array([18, 19], dtype=np.int64) * hour})
+    entries = np.array([True, True])
+    by_open = FILTERS.get("time_of_day")(frame, entries, {"allowed_hours": "08-20"})
+    assert by_open.keep.tolist() == [True, True]
+    frame.attrs["timeframe"] = "1h"
+    by_close = FILTERS.get("time_of_day")(frame, entries, {"allowed_hours": "08-20"})
+    assert by_close.keep.tolist() == [True, False]

@@ -71,7 +71,9 @@ def build_pair_frame(config: TradingConfig, specs: StrategySpecs, base: Candles)
     """The frame setups read: OHLCV plus the declared indicators, informative ones merged."""
     from candlewick.indicators.calculator import build_frame
 
-    return build_frame(base, specs.indicators, informative_candles(config, base))
+    frame = build_frame(base, specs.indicators, informative_candles(config, base))
+    frame.attrs["timeframe"] = base.timeframe  # lets filters tell a bar's close from its open
+    return frame
 
 
 def pair_signals(specs: StrategySpecs, frame: pd.DataFrame) -> Signals:

@@ -272,15 +272,18 @@ def parse_hour_windows(spec: str | Sequence[str]) -> list[tuple[int, int]]:
 def time_of_day(frame: pd.DataFrame, entries: BoolArr, params: Mapping[str, Any]) -> FilterVerdict:
     """Keep entries inside UTC time windows (``allowed_hours`` "08-20", "22-04", "08-12,14-18").
 
-    The time matched is the bar's open (the ``timestamp`` column) or, when ``timeframe`` is
-    given (e.g. "5m"), the bar's close: the moment the decision is taken and the order sent.
+    The time matched is the bar's close — the moment the decision is taken and the order
+    sent — when the bar length is known: the ``timeframe`` param (e.g. "5m") or the frame's
+    ``attrs["timeframe"]``, which the strategy pipeline sets. Otherwise it is the bar's open
+    (the ``timestamp`` column).
     """
     windows = parse_hour_windows(params["allowed_hours"])
     ohlcv(frame, params, "timestamp")  # checks that it is there
     ts = frame["timestamp"].to_numpy(dtype=np.int64)
-    if params["timeframe"] is not None:
+    timeframe = params["timeframe"] or frame.attrs.get("timeframe")
+    if timeframe is not None:
         try:
-            ts = ts + timeframe_ms(str(params["timeframe"]))
+            ts = ts + timeframe_ms(str(timeframe))
         except ValueError as exc:
             raise StrategyError(f"filter 'time_of_day': param 'timeframe': {exc}") from None
     minute = (ts // MINUTE_MS) % 1440
