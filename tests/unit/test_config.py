@@ -186,7 +186,7 @@ def test_one_line_per_bad_parameter_value(tmp_path: Path) -> None:
 def test_sizing_parameters_are_checked_at_load(tmp_path: Path) -> None:
     data = base()
     data["sizing"] = {"method": "fixed_quote", "params": {"amount": "abc"}}
-    with pytest.raises(ConfigError, match=r"sizing\.params\.amount must be a number"):
+    with pytest.raises(ConfigError, match=r"sizing\.params\.amount must be a finite number"):
         load_trading_config(write(tmp_path, data))
     data["sizing"] = {"method": "equity_fraction", "params": {"fractoin": 0.1}}
     with pytest.raises(ConfigError, match=r"sizing\.params\.fractoin: unknown parameter"):

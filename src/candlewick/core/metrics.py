@@ -261,17 +261,21 @@ def per_pair_metrics(result: BacktestResult) -> list[Metrics]:
     fees, best_trade_return, worst_trade_return, avg_trade_return. Trade-based values are
     None for a pair without trades.
     """
-    pairs = list(result.pairs) + sorted({t.pair for t in result.trades} - set(result.pairs))
+    by_pair: dict[str, list[Trade]] = {pair: [] for pair in result.pairs}
+    for trade in result.trades:
+        by_pair.setdefault(trade.pair, []).append(trade)
+    pairs = list(result.pairs) + sorted(set(by_pair) - set(result.pairs))
     rows: list[Metrics] = []
     for pair in pairs:
-        trades = [t for t in result.trades if t.pair == pair]
-        pnl = sum((t.pnl for t in trades), Decimal(0))
+        trades = by_pair[pair]
+        pnls = [t.pnl for t in trades]
+        pnl = sum(pnls, Decimal(0))
         returns = [t.return_pct for t in trades]
         rows.append(
             {
                 "pair": pair,
                 "trades": len(trades),
-                "win_rate": sum(1 for t in trades if t.pnl > 0) / len(trades) if trades else None,
+                "win_rate": sum(1 for p in pnls if p > 0) / len(trades) if trades else None,
                 "net_pnl": _money(pnl),
                 "return_contribution": (
                     float(pnl / result.initial_cash) if result.initial_cash > 0 else None

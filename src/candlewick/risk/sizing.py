@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import Decimal
 from typing import Any
 
@@ -41,13 +42,20 @@ def _param(params: Mapping[str, Any], name: str, rule: str, default: Any = None)
     value = params.get(name, default)
     if value is None:
         raise RiskError(f"sizing {rule!r} needs the parameter {name!r} (sizing.params.{name})")
-    try:
-        result = Decimal(str(value))
-    except ArithmeticError:
-        raise RiskError(f"sizing.params.{name} must be a number, got {value!r}") from None
-    if not result.is_finite() or result < 0:
+    result = _number(str(value))
+    if result is None:
         raise RiskError(f"sizing.params.{name} must be a finite number >= 0, got {value!r}")
     return result
+
+
+@lru_cache(maxsize=256)
+def _number(text: str) -> Decimal | None:
+    """A non-negative finite Decimal from its text, or None (cached: called on every entry)."""
+    try:
+        result = Decimal(text)
+    except ArithmeticError:
+        return None
+    return result if result.is_finite() and result >= 0 else None
 
 
 @SIZING.register("all_in", defaults={})

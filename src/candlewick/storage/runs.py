@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from operator import attrgetter
 from pathlib import PurePath
 from typing import Any
 
@@ -96,7 +97,7 @@ class RunRepository:
         An empty ``record.run_id`` gets a fresh random id; a given id must not be stored yet.
         """
         run = _run_values(record)
-        trades = [_trade_values(i, trade) for i, trade in enumerate(record.result.trades)]
+        trades = _trade_rows(record.result.trades)
         series = _series_values(record.result)
         with self.db.transaction("save the run", write=True) as conn:
             run_id = record.run_id or _new_id(conn)
@@ -317,28 +318,39 @@ _TRADE_ROW = (
 )
 
 
-def _trade_values(seq: int, trade: Trade) -> tuple[Any, ...]:
-    """One trade as a row of :data:`_TRADE_ROW`, amounts as their exact decimal strings."""
-    amounts = []
-    for name in AMOUNT_FIELDS:
-        value = _amount(getattr(trade, name), f"trade #{seq} ({trade.pair}) {name}")
-        text = str(value)
-        if len(text) > DECIMAL_CHARS:
-            raise StorageError(
-                f"trade #{seq} ({trade.pair}) {name} has {len(text)} characters, more than the "
-                f"{DECIMAL_CHARS} a stored amount can hold; quantize it before saving"
-            )
-        amounts.append(text)
-    return (
-        seq,
-        trade.pair,
-        int(trade.signal_ts),
-        int(trade.entry_ts),
-        int(trade.exit_ts),
-        *amounts,
-        str(trade.exit_reason),
-        int(trade.bars_held),
-    )
+def _trade_rows(trades: Sequence[Trade]) -> list[tuple[Any, ...]]:
+    """The trades as rows of :data:`_TRADE_ROW`, amounts as their exact decimal strings.
+
+    Column-wise and in C where possible: a year of 1m bars can hold 200,000 trades.
+    """
+    amounts = [_AMOUNTS(t) for t in trades]
+    for seq, values in enumerate(amounts):
+        for name, value in zip(AMOUNT_FIELDS, values, strict=True):
+            if type(value) is not Decimal:
+                _amount(value, f"trade #{seq} ({trades[seq].pair}) {name}")
+    texts = [tuple(map(str, values)) for values in amounts]
+    longest = max((len(x) for row in texts for x in row), default=0)
+    if longest > DECIMAL_CHARS:
+        raise StorageError(
+            f"an amount has {longest} characters, more than the {DECIMAL_CHARS} a stored "
+            "amount can hold; quantize it before saving"
+        )
+    return [
+        (
+            seq,
+            t.pair,
+            int(t.signal_ts),
+            int(t.entry_ts),
+            int(t.exit_ts),
+            *text,
+            str(t.exit_reason),
+            int(t.bars_held),
+        )
+        for seq, (t, text) in enumerate(zip(trades, texts, strict=True))
+    ]
+
+
+_AMOUNTS = attrgetter(*AMOUNT_FIELDS)
 
 
 def _amount(value: object, where: str) -> Decimal:
