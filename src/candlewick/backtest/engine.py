@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from candlewick.backtest.exits import REASONS, PlannedExit, plan_exits
+from candlewick.backtest.exits import PlannedExit, PlannedExits, plan_exits
 from candlewick.core.fills import (
     ZERO,
     Fees,
@@ -96,20 +96,18 @@ class _Position:
 
 @dataclass(frozen=True, slots=True)
 class _Planned:
-    """Exits planned for every entry signal of a pair, in the order of ``signals`` (bars)."""
+    """Exits planned for every entry signal of a pair, in the order of ``signals`` (bars).
+
+    Kept as arrays: a year of 1m bars can hold tens of thousands of signals per pair.
+    """
 
     signals: list[int]
-    bar: list[int]
-    price: list[float]
-    reason: list[int]
-    at_open: list[bool]
-    stop: list[float]
+    plans: PlannedExits
 
     def get(self, signal_bar: int) -> tuple[PlannedExit, float]:
         """The planned exit and the stop level of the entry signalled at ``signal_bar``."""
         k = bisect_left(self.signals, signal_bar)
-        planned = PlannedExit(self.bar[k], self.price[k], REASONS[self.reason[k]], self.at_open[k])
-        return planned, self.stop[k]
+        return self.plans.one(k), float(self.plans.stop[k])
 
 
 @dataclass(slots=True)
@@ -227,14 +225,7 @@ class _Walk:
         plans = plan_exits(
             c.open, c.high, c.low, c.close, exit_bars, signals + 1, self.s.exit_rules, atr
         )
-        return _Planned(
-            signals.tolist(),
-            plans.bar.tolist(),
-            plans.price.tolist(),
-            plans.reason.tolist(),
-            plans.at_open.tolist(),
-            plans.stop.tolist(),
-        )
+        return _Planned(signals.tolist(), plans)
 
     # -- event queue -------------------------------------------------------------------
     def _push(self, ts: int, phase: int, pair: int, bar: int) -> None:
