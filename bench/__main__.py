@@ -171,6 +171,14 @@ def bench_breakdown(home: Path, n: int, results: dict[str, Any]) -> None:
     env = _env(home)
     say("candlewick's steps, one by one ...")
     results["phases_5m"] = phases(SMA_CONFIG, env, n)
+    check = (
+        "import sys; from pathlib import Path; from candlewick.config.loader import "
+        f"load_trading_config; load_trading_config(Path({str(SMA_CONFIG)!r})); "
+        "print(', '.join(m for m in ('pandas', 'pyarrow', 'sqlalchemy', 'talib') "
+        "if m in sys.modules) or 'none')"
+    )
+    loaded = run_process([PYTHON, "-c", check], env=env).stdout.strip()
+    results["config_load_imports"] = loaded
     say("python -X importtime candlewick backtest ...")
     cli = (
         f"import sys; sys.argv = ['candlewick', 'backtest', '--config', {str(SMA_CONFIG)!r}]; "
@@ -195,7 +203,7 @@ def phases(config: Path, env: dict[str, str], n: int, save: bool = True) -> dict
         found["phases"] = {
             "interpreter start-up (to the probe's first line)": found["begun"] - probe.spawned,
             **found["phases"],
-            "interpreter shutdown (module teardown)": probe.reaped - found["ended"],
+            "process exit" + exit_kind(found): probe.reaped - found["ended"],
         }
         runs.append(found | {"wall_s": probe.wall_s, "rss_mb": probe.peak_rss_mb})
     names = list(runs[0]["phases"])
@@ -206,8 +214,16 @@ def phases(config: Path, env: dict[str, str], n: int, save: bool = True) -> dict
         "rss_mb": statistics.median(r["rss_mb"] for r in runs),
         "trade_count": runs[0]["trade_count"],
         "final_equity": runs[0]["final_equity"],
+        "exits_hard": runs[0].get("exits_hard", False),
         "bars": runs[0]["bars"],
     }
+
+
+def exit_kind(found: dict[str, Any]) -> str:
+    """How the CLI ends its process, as a label suffix."""
+    if found.get("exits_hard"):
+        return " (`os._exit`: no interpreter teardown)"
+    return " (interpreter teardown of the modules)"
 
 
 def bench_engine(home: Path, quick: bool, results: dict[str, Any]) -> None:

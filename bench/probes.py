@@ -26,6 +26,10 @@ from pathlib import Path
 from typing import Any
 
 
+class _ProcessExit(BaseException):
+    """The CLI called ``os._exit``: held back until the probe has printed its result."""
+
+
 class _Steps:
     """Seconds and memory of named steps; wraps functions so that calls to them are timed."""
 
@@ -119,22 +123,33 @@ def _probe_phases(config_path: Path, save: bool) -> dict[str, Any]:
     steps.wrap(terminal, "print_summary", "summary tables")
     argv = ["candlewick", "backtest", "--config", str(config_path)]
     sys.argv = argv if save else [*argv, "--no-save"]
+    exit_code: list[int] = []  # set when the CLI ends the process with os._exit
+    real_exit = os._exit
+
+    def held_exit(code: int) -> None:
+        exit_code.append(code)
+        raise _ProcessExit
+
     clock = time.perf_counter()
     with Path(os.devnull).open("w") as sink:
-        saved, sys.stdout = sys.stdout, sink
+        saved, sys.stdout, os._exit = sys.stdout, sink, held_exit  # type: ignore[assignment]
         try:
             cli_main.main()
         except SystemExit as done:
             if done.code:
                 raise
+        except _ProcessExit:
+            if exit_code[0]:
+                raise SystemExit(exit_code[0]) from None
         finally:
-            sys.stdout = saved
+            sys.stdout, os._exit = saved, real_exit
     covered = sum(v for k, v in steps.seconds.items() if not k.startswith("import"))
     glue = time.perf_counter() - clock - covered
     steps.add("CLI: argument parsing, progress bar, printing", glue)
     return {
         "phases": steps.seconds,
         "memory": steps.memory,
+        "exits_hard": bool(exit_code),  # the probe then ends the same way
         "trade_count": outcome["trades"],
         "final_equity": outcome["equity"],
         "bars": outcome["bars"],
@@ -244,6 +259,9 @@ def main(argv: list[str]) -> int:
         begun = time.monotonic()
         found = _probe_phases(Path(argv[1]), argv[2] == "save")
         print(json.dumps(found | {"begun": begun, "ended": time.monotonic()}), flush=True)
+        if found["exits_hard"]:  # as the CLI does: no interpreter teardown
+            sys.stderr.flush()
+            os._exit(0)
         return 0
     print(
         "usage: python -m bench.probes engine CONFIG REPEATS | profile CONFIG TOP"

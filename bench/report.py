@@ -30,7 +30,7 @@ def _s(seconds: float) -> str:
 
 
 def _mb(mb: float) -> str:
-    return f"{mb:,.0f} MB"
+    return f"{mb:,.0f} MiB"
 
 
 def _timed(entry: dict[str, Any]) -> tuple[str, str, str]:
@@ -98,7 +98,7 @@ def _targets(r: dict[str, Any]) -> list[tuple[str, str, str, str, bool]]:
         ))
         rows.append(_target(
             f"portfolio peak RSS{label}", "<= 1 GB (1,024 MiB)", _mb(rss), rss,
-            TARGET_PORTFOLIO_MB, True, "MB",
+            TARGET_PORTFOLIO_MB, True, "MiB",
         ))
     for key, label in (("cli_save", ""), ("cli_nosave", " `--no-save`")):
         wall = r[key]["median_s"]
@@ -275,8 +275,8 @@ def _breakdown(r: dict[str, Any]) -> str:
         "(src/candlewick/cli/backtest_cmd.py) calls with timers, then runs the real CLI entry "
         "point with its output sent to /dev/null. Start-up and shutdown are taken from the "
         "system-wide monotonic clock at spawn, at the probe's first and last lines, and at "
-        "reap. Loading the config imports pandas, pyarrow and TA-Lib: the loader checks "
-        "indicator and setup names against the registries. Shares are of the CLI's median.\n\n"
+        "reap. Shares are of the CLI's median. Heavy libraries imported by loading the config "
+        f"alone (checked in a separate process): {r.get('config_load_imports', '?')}.\n\n"
         + table
         + "\n\n### Import time per package\n\n"
         "`python -X importtime` on the same command, each module's self time summed per "
