@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from candlewick.core.types import RunRecord
 from candlewick.errors import RunNotFoundError, StorageError
 from candlewick.storage.db import HEAD_REVISION, MIGRATIONS_DIR, Database
+from candlewick.storage.models import AMOUNT_FIELDS as AMOUNTS
 from candlewick.storage.models import metadata, runs
-from candlewick.storage.runs import AMOUNT_FIELDS as AMOUNTS
 from candlewick.storage.runs import RunRepository
 from tests.integration.conftest import make_run_record, with_id
 

@@ -34,7 +34,7 @@ from sqlalchemy.engine import Connection
 from candlewick.core.types import BacktestResult, ExitReason, Rejection, RunRecord, Trade
 from candlewick.errors import RunNotFoundError, StorageError
 from candlewick.storage.db import Database
-from candlewick.storage.models import DECIMAL_CHARS, run_series, run_trades, runs
+from candlewick.storage.models import AMOUNT_FIELDS, DECIMAL_CHARS, run_series, run_trades, runs
 
 RUN_ID_BYTES = 6
 """Generated run ids are ``2 * RUN_ID_BYTES`` lowercase hex characters."""
@@ -42,17 +42,6 @@ RUN_ID_BYTES = 6
 MIN_PREFIX = 4
 """Shortest id prefix accepted in place of a whole id."""
 
-AMOUNT_FIELDS = (
-    "entry_price",
-    "exit_price",
-    "qty",
-    "qty_net",
-    "cost",
-    "proceeds",
-    "entry_fee",
-    "exit_fee",
-)
-"""The Decimal fields of a :class:`~candlewick.core.types.Trade`, stored exactly."""
 _TRADE_COLUMNS = ("pair", "signal_ts", "entry_ts", "exit_ts", *AMOUNT_FIELDS)
 _LIST_HINT = "see the stored runs with `candlewick runs list`"
 
