@@ -455,9 +455,7 @@ class _Walk:
             if not held:
                 continue
             starts, ends, qtys = (np.array(col) for col in zip(*held, strict=True))
-            marks = np.zeros(size + 1, dtype=np.int64)
-            np.add.at(marks, starts, 1)
-            np.add.at(marks, ends, -1)
+            marks = np.bincount(starts, minlength=size + 1) - np.bincount(ends, minlength=size + 1)
             inside = np.cumsum(marks[:-1]) > 0
             latest = np.zeros(size + 1, dtype=np.int64)
             latest[starts] = 1
@@ -468,7 +466,12 @@ class _Walk:
     def _result(self) -> BacktestResult:
         book = self.book
         self._add_held_values()
-        np.add.at(book.cash_delta, np.array(self.flows_at, dtype=np.int64), self.flows)
+        if self.flows:
+            book.cash_delta += np.bincount(
+                np.array(self.flows_at, dtype=np.int64),
+                weights=self.flows,
+                minlength=len(book.cash_delta),
+            )
         cash_curve = float(self.s.initial_cash) + np.cumsum(book.cash_delta)
         equity = cash_curve + book.value
         with np.errstate(divide="ignore", invalid="ignore"):
