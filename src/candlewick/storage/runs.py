@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from itertools import chain
 from operator import attrgetter
 from pathlib import PurePath
 from typing import Any
@@ -324,7 +325,7 @@ def _trade_rows(trades: Sequence[Trade], first_seq: int = 0) -> list[tuple[Any, 
             if type(value) is not Decimal:
                 _amount(value, f"trade #{first_seq + k} ({trades[k].pair}) {name}")
     texts = [tuple(map(str, values)) for values in amounts]
-    longest = max((len(x) for row in texts for x in row), default=0)
+    longest = max(map(len, chain.from_iterable(texts)), default=0)
     if longest > DECIMAL_CHARS:
         raise StorageError(
             f"an amount has {longest} characters, more than the {DECIMAL_CHARS} a stored "
