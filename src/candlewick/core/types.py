@@ -131,7 +131,9 @@ class BacktestResult:
 
     ``timestamp``/``equity``/``exposure`` are sampled at the close of every bar of the
     portfolio's clock (the union of the pairs' bars); ``equity`` marks open positions at
-    that close, ``exposure`` is the fraction of equity held in positions.
+    that close, ``exposure`` is the fraction of equity held in positions. ``bars`` counts
+    the bars of all pairs together (the work done); the clock's length is ``len(timestamp)``.
+    ``halted_at`` is the time of the close at which the max-drawdown breaker tripped.
     """
 
     pairs: tuple[str, ...]
