@@ -142,6 +142,7 @@ class _Book:
     running_cash: float = 0.0
 
     def grid_pos(self, pair: int, bar: int) -> int:
+        """Index on the portfolio's clock of ``bar`` of ``pair``."""
         mapping = self.pair_index[pair]
         return bar if mapping is None else int(mapping[bar])
 
@@ -272,6 +273,7 @@ class _Walk:
             heapq.heappush(self.heap, (ts, _ENTRY, self.seq, pair, signal))
 
     def run(self) -> BacktestResult:
+        """Process every event in time order and build the result."""
         for pair in range(len(self.pairs)):
             self._schedule_entry(pair, 0)
         while self.heap:
@@ -288,16 +290,14 @@ class _Walk:
 
     # -- equity ----------------------------------------------------------------------------
     def _advance(self, upto: int) -> None:
-        """Settle the equity curve up to (not including) grid index ``upto``."""
+        """Feed the breakers the equity of the closes before grid index ``upto`` (watch mode)."""
         book = self.book
         start = book.filled
         if upto <= start:
             return
         cash = book.running_cash + np.cumsum(book.cash_delta[start:upto])
         book.running_cash = float(cash[-1])
-        if self.watch:
-            equity = cash + book.value[start:upto]
-            self.breakers.observe(book.grid[start:upto], equity)
+        self.breakers.observe(book.grid[start:upto], cash + book.value[start:upto])
         book.filled = upto
 
     def _cash_flow(self, at: int, amount: float) -> None:
