@@ -286,10 +286,10 @@ class CandleStore:
         entry = self._entry(path, pf.metadata)
         try:
             if start_ms is None and end_ms is None:
-                table = pf.read(columns=list(COLUMNS), use_threads=False)
+                table = pf.read(columns=list(COLUMNS), use_threads=True)
             else:
                 groups = _row_groups(pf.metadata, start_ms, end_ms)
-                table = pf.read_row_groups(groups, columns=list(COLUMNS), use_threads=False)
+                table = pf.read_row_groups(groups, columns=list(COLUMNS), use_threads=True)
         finally:
             pf.close()
         arrays = [column_numpy(table.column(name)) for name in COLUMNS]
