@@ -17,6 +17,7 @@ import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from operator import attrgetter
 
 import numpy as np
 
@@ -131,6 +132,27 @@ def _money(value: Decimal) -> float:
     return float(value)
 
 
+_PROCEEDS_COST = attrgetter("proceeds", "cost")
+_FEES = attrgetter("entry_fee", "entry_price", "exit_fee")
+
+
+def _pnls_returns(trades: Sequence[Trade]) -> tuple[list[Decimal], F64]:
+    """Net P&L (exact) and return (float) of every trade: Trade.pnl and Trade.return_pct,
+    computed in one tight pass (these run over hundreds of thousands of trades)."""
+    pairs = list(map(_PROCEEDS_COST, trades))
+    pnls = [proceeds - cost for proceeds, cost in pairs]
+    returns = np.array(
+        [float(p / c) if c else 0.0 for p, (_, c) in zip(pnls, pairs, strict=True)],
+        dtype=np.float64,
+    )
+    return pnls, returns
+
+
+def _fees(trades: Sequence[Trade]) -> Decimal:
+    """All fees in quote units (Trade.fees_quote, summed exactly)."""
+    return sum((fee * price + exit_fee for fee, price, exit_fee in map(_FEES, trades)), Decimal(0))
+
+
 def _trade_stats(trades: Sequence[Trade], notes: list[str]) -> Metrics:
     """Metrics of the closed trades alone (independent of the equity curve)."""
     n = len(trades)
@@ -144,10 +166,9 @@ def _trade_stats(trades: Sequence[Trade], notes: list[str]) -> Metrics:
         out.update(gross_profit=0.0, gross_loss=0.0)
         notes.append("no trades: trade metrics are None")
         return out
-    pnls = [t.pnl for t in trades]
+    pnls, returns = _pnls_returns(trades)
     gross_profit = sum((p for p in pnls if p > 0), Decimal(0))
     gross_loss = -sum((p for p in pnls if p < 0), Decimal(0))
-    returns = np.array([t.return_pct for t in trades], dtype=np.float64)
     if gross_loss > 0:
         profit_factor: float | None = float(gross_profit / gross_loss)
     else:
@@ -268,9 +289,8 @@ def per_pair_metrics(result: BacktestResult) -> list[Metrics]:
     rows: list[Metrics] = []
     for pair in pairs:
         trades = by_pair[pair]
-        pnls = [t.pnl for t in trades]
+        pnls, returns = _pnls_returns(trades)
         pnl = sum(pnls, Decimal(0))
-        returns = [t.return_pct for t in trades]
         rows.append(
             {
                 "pair": pair,
@@ -280,10 +300,10 @@ def per_pair_metrics(result: BacktestResult) -> list[Metrics]:
                 "return_contribution": (
                     float(pnl / result.initial_cash) if result.initial_cash > 0 else None
                 ),
-                "fees": _money(sum((t.fees_quote for t in trades), Decimal(0))),
-                "best_trade_return": max(returns) if returns else None,
-                "worst_trade_return": min(returns) if returns else None,
-                "avg_trade_return": float(np.mean(returns)) if returns else None,
+                "fees": _money(_fees(trades)),
+                "best_trade_return": float(returns.max()) if trades else None,
+                "worst_trade_return": float(returns.min()) if trades else None,
+                "avg_trade_return": float(np.mean(returns)) if trades else None,
             }
         )
     return rows
@@ -298,15 +318,17 @@ def exit_reason_stats(trades: Sequence[Trade]) -> list[Metrics]:
     groups: dict[str, list[Trade]] = {}
     for t in trades:
         groups.setdefault(str(t.exit_reason), []).append(t)
-    rows: list[Metrics] = [
-        {
-            "exit_reason": reason,
-            "trades": len(group),
-            "share": len(group) / len(trades),
-            "net_pnl": _money(sum((t.pnl for t in group), Decimal(0))),
-            "avg_trade_return": float(np.mean([t.return_pct for t in group])),
-            "win_rate": sum(1 for t in group if t.pnl > 0) / len(group),
-        }
-        for reason, group in groups.items()
-    ]
+    rows: list[Metrics] = []
+    for reason, group in groups.items():
+        pnls, returns = _pnls_returns(group)
+        rows.append(
+            {
+                "exit_reason": reason,
+                "trades": len(group),
+                "share": len(group) / len(trades),
+                "net_pnl": _money(sum(pnls, Decimal(0))),
+                "avg_trade_return": float(np.mean(returns)),
+                "win_rate": sum(1 for p in pnls if p > 0) / len(group),
+            }
+        )
     return sorted(rows, key=lambda row: (-int(row["trades"] or 0), str(row["exit_reason"])))
