@@ -14,8 +14,17 @@ CandlewickError
 ├── StrategyError          unknown setup or filter, or one that returned a bad result
 ├── RiskError              a rule of the risk manager or sizing could not be applied
 ├── BacktestError          the backtest could not run (no bars, bad alignment)
-└── StorageError           the database could not be reached or migrated
-    └── RunNotFoundError   no stored run with that id
+├── StorageError           the database could not be reached or migrated
+│   └── RunNotFoundError   no stored run with that id
+└── ExchangeError          an exchange call failed (translated from ccxt where it enters)
+    ├── ExchangeUnavailableError   network error, timeout, 5xx: the call may be retried if safe
+    │   └── RateLimitError       429/418 or a local budget refusal; ``retry_after`` seconds
+    ├── AuthenticationError  bad API key or signature, timestamp outside recvWindow
+    ├── OrderRejectedError         the exchange refused the order (filters, parameters)
+    │   └── InsufficientFundsError not enough free balance
+    ├── OrderNotFoundError         no such order on the exchange
+    ├── UnknownSymbolError         the exchange does not list the market
+    └── OrderStatusUnknownError    a timeout after sending an order: look it up, never resend
 ```
 """
 
@@ -60,3 +69,44 @@ class StorageError(CandlewickError):
 
 class RunNotFoundError(StorageError):
     """No stored run has the requested id."""
+
+
+class ExchangeError(CandlewickError):
+    """An exchange call failed; subclasses say whether and how to go on."""
+
+
+class ExchangeUnavailableError(ExchangeError):
+    """The exchange could not be reached or answered with a server error (retry if safe)."""
+
+
+class RateLimitError(ExchangeUnavailableError):
+    """A rate limit was hit (HTTP 429/418) or a local budget refused the call."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class AuthenticationError(ExchangeError):
+    """The API key, the signature or the request timestamp was refused."""
+
+
+class OrderRejectedError(ExchangeError):
+    """The exchange refused the order (a filter, a parameter, the market's state)."""
+
+
+class InsufficientFundsError(OrderRejectedError):
+    """The account's free balance does not cover the order."""
+
+
+class OrderNotFoundError(ExchangeError):
+    """The exchange has no such order."""
+
+
+class UnknownSymbolError(ExchangeError):
+    """The exchange does not list the market."""
+
+
+class OrderStatusUnknownError(ExchangeError):
+    """An order request timed out after it may have reached the exchange: look it up by its
+    client order id, never send it again blindly."""
