@@ -168,6 +168,10 @@ def test_error_codes_are_found_in_ccxt_messages() -> None:
     unknown = binance.error_for("-2011", '{"code":-2011,"msg":"Unknown order sent."}')
     assert unknown is not None and unknown.error is OrderNotFoundError
     assert binance.error_for("-9999", "") is None
+    daily = binance.error_for("-1015", "Too many new orders; current limit is 1 orders per DAY.")
+    ten_s = binance.error_for("-1015", "Too many new orders.")
+    assert daily is not None and daily.limits == ("ORDERS_1D",)
+    assert ten_s is not None and ten_s.limits == ("ORDERS_10S",)
     assert binance.error_code_in("binance GET http://x 503 Service Unavailable") is None
     kraken = exchanges.get("kraken")
     kraken_code = kraken.error_code_in('kraken {"error":["EOrder:Rate limit exceeded"]}')

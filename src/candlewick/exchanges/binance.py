@@ -372,20 +372,26 @@ _INSUFFICIENT = "Account has insufficient balance for requested action."
 
 
 def _code(
-    code: int, name: str, meaning: str, error: type[ExchangeError], contains: str | None = None
+    code: int,
+    name: str,
+    meaning: str,
+    error: type[ExchangeError],
+    contains: str | None = None,
+    limits: tuple[str, ...] = (),
 ) -> ErrorCode:
-    return ErrorCode(str(code), name, meaning, error, "E", contains)
+    return ErrorCode(str(code), name, meaning, error, "E", contains, limits)
 
 
 # Short names keep the table one entry per line.
 _UNAVAILABLE, _AUTH, _REJECTED = ExchangeUnavailableError, AuthenticationError, OrderRejectedError
 _NOT_FOUND, _FUNDS, _LIMIT = OrderNotFoundError, InsufficientFundsError, RateLimitError
+_IP_LIMITS, _ORDERS_10S = ("REQUEST_WEIGHT_1M",), ("ORDERS_10S",)
 
 ERROR_CODES = (
     _code(-1000, "UNKNOWN", "unknown error; execution status unknown", _UNAVAILABLE),
     _code(-1001, "DISCONNECTED", "internal error; unable to process, try again", _UNAVAILABLE),
     _code(-1002, "UNAUTHORIZED", "not authorized to execute this request", _AUTH),
-    _code(-1003, "TOO_MANY_REQUESTS", "request weight exceeded or IP banned", _LIMIT),
+    _code(-1003, "TOO_MANY_REQUESTS", "weight exceeded or IP banned", _LIMIT, limits=_IP_LIMITS),
     _code(-1006, "UNEXPECTED_RESP", "unexpected response; execution status unknown", _UNAVAILABLE),
     _code(-1007, "TIMEOUT", "backend timeout; execution status unknown", _UNAVAILABLE),
     _code(-1008, "SERVER_BUSY", "server overloaded, try again", _UNAVAILABLE),
@@ -393,7 +399,10 @@ ERROR_CODES = (
         -1013, "INVALID_MESSAGE", "a filter failed (PRICE_FILTER, LOT_SIZE, NOTIONAL)", _REJECTED
     ),
     _code(-1014, "UNKNOWN_ORDER_COMPOSITION", "unsupported order combination", _REJECTED),
-    _code(-1015, "TOO_MANY_ORDERS", "order count limit (10 s or day) exceeded", _LIMIT),
+    _code(
+        -1015, "TOO_MANY_ORDERS", "daily order count exceeded", _LIMIT, "per DAY", ("ORDERS_1D",)
+    ),
+    _code(-1015, "TOO_MANY_ORDERS", "10-second order count exceeded", _LIMIT, limits=_ORDERS_10S),
     _code(-1021, "INVALID_TIMESTAMP", "timestamp outside recvWindow or ahead of server", _AUTH),
     _code(-1022, "INVALID_SIGNATURE", "signature not valid", _AUTH),
     _code(-1100, "ILLEGAL_CHARS", "illegal characters in a parameter", _REJECTED),

@@ -180,9 +180,13 @@ STABLECOINS = (
 FIAT = ("USD", "EUR", "GBP", "CAD", "JPY", "CHF", "AUD", "ZUSD", "ZEUR", "ZGBP", "ZCAD", "ZJPY")
 
 
-def _code(code: str, meaning: str, error: type[ExchangeError]) -> ErrorCode:
-    return ErrorCode(code, code, meaning, error, "ccxt (exceptions.exact)")
+def _code(
+    code: str, meaning: str, error: type[ExchangeError], limits: tuple[str, ...] = ()
+) -> ErrorCode:
+    return ErrorCode(code, code, meaning, error, "ccxt (exceptions.exact)", limits=limits)
 
+
+_TRADING = ("TRADING_COUNTER",)
 
 ERROR_CODES = (
     _code("EQuery:Invalid asset pair", "unknown pair", UnknownSymbolError),
@@ -191,8 +195,8 @@ ERROR_CODES = (
     _code("EAPI:Invalid signature", "bad signature", AuthenticationError),
     _code("EAPI:Invalid nonce", "nonce not increasing", AuthenticationError),
     _code("EGeneral:Permission denied", "key lacks the permission", AuthenticationError),
-    _code("EAPI:Rate limit exceeded", "REST counter over its maximum", RateLimitError),
-    _code("EOrder:Rate limit exceeded", "pair's trading counter over threshold", RateLimitError),
+    _code("EAPI:Rate limit exceeded", "REST counter full", RateLimitError, ("REST_COUNTER",)),
+    _code("EOrder:Rate limit exceeded", "pair's trading counter full", RateLimitError, _TRADING),
     _code("EGeneral:Too many requests", "too many requests", RateLimitError),
     _code("EGeneral:Temporary lockout", "locked out for a while", RateLimitError),
     _code("EService:Unavailable", "service unavailable", ExchangeUnavailableError),

@@ -182,7 +182,9 @@ class ErrorCode:
     """An exchange error code, what it means and the project exception it becomes.
 
     When ``message_contains`` is set the entry only applies when the exchange's message
-    contains that text (Binance sends -2010 for many different refusals).
+    contains that text (Binance sends -2010 for many different refusals). ``limits`` names
+    the rate limits a rate-limit error reports as spent (the gateway blocks those budgets;
+    all of the call's budgets when empty).
     """
 
     code: str
@@ -191,6 +193,7 @@ class ErrorCode:
     error: type[ExchangeError]
     source: str
     message_contains: str | None = None
+    limits: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
