@@ -25,6 +25,35 @@ from candlewick.api.port import Json
 
 START_MS = 1_767_225_600_000  # 2026-01-01 00:00:00 UTC, on every window boundary
 
+#: ccxt's market structure for BTC/USDT as load_markets builds it from Binance's exchangeInfo.
+BTC_USDT_MARKET: Json = {
+    "symbol": "BTC/USDT",
+    "precision": {"price": 0.01, "amount": 1e-05},
+    "limits": {"amount": {"min": 1e-05, "max": 9000.0}, "cost": {"min": 5.0}},
+    "info": {
+        "symbol": "BTCUSDT",
+        "filters": [
+            {
+                "filterType": "PRICE_FILTER",
+                "minPrice": "0.01000000",
+                "maxPrice": "1000000.00000000",
+                "tickSize": "0.01000000",
+            },
+            {
+                "filterType": "LOT_SIZE",
+                "minQty": "0.00001000",
+                "maxQty": "9000.00000000",
+                "stepSize": "0.00001000",
+            },
+            {
+                "filterType": "NOTIONAL",
+                "minNotional": "5.00000000",
+                "maxNotional": "9000000.00000000",
+            },
+        ],
+    },
+}
+
 
 class VirtualClock:
     """Virtual time: ``sleep`` parks the caller until :meth:`drive` advances the clock to its
@@ -88,6 +117,8 @@ class FakeExchange:
     fail_before: dict[str, list[BaseException]] = field(default_factory=dict)
     fail_after: dict[str, list[BaseException]] = field(default_factory=dict)
     retry_after_s: int = 5
+    candles: list[list[Any]] = field(default_factory=list)  # [open ms, o, h, l, c, v] rows
+    markets: dict[str, Json] = field(default_factory=lambda: {"BTC/USDT": BTC_USDT_MARKET})
     _window: int = -1
     _used: int = 0
     _order_window: int = -1
@@ -101,7 +132,7 @@ class FakeExchange:
 
     async def load_markets(self, reload: bool = False, params: Json | None = None) -> Json:
         await self._serve("load_markets", {})
-        return {"BTC/USDT": {"symbol": "BTC/USDT"}}
+        return self.markets
 
     async def fetch_time(self, params: Json | None = None) -> int:
         await self._serve("fetch_time", {})
@@ -116,11 +147,20 @@ class FakeExchange:
         params: Json | None = None,
     ) -> list[list[Any]]:
         await self._serve("fetch_ohlcv", {"limit": limit})
-        return [[self.clock.now_ms() - 60_000, 1.0, 2.0, 0.5, 1.5, 10.0]]
+        if not self.candles:
+            return [[self.clock.now_ms() - 60_000, 1.0, 2.0, 0.5, 1.5, 10.0]]
+        until = (params or {}).get("until")
+        rows = [
+            r
+            for r in self.candles
+            if (since is None or r[0] >= since) and (until is None or r[0] <= until)
+        ]
+        return [list(r) for r in rows[: limit or 500]]
 
     async def fetch_ticker(self, symbol: str, params: Json | None = None) -> Json:
         await self._serve("fetch_ticker", {"symbol": symbol})
-        return {"symbol": symbol, "last": 1.5}
+        info = {"bidPrice": "1.49000000", "askPrice": "1.51000000", "lastPrice": "1.50000000"}
+        return {"symbol": symbol, "last": 1.5, "bid": 1.49, "ask": 1.51, "info": info}
 
     async def fetch_tickers(
         self, symbols: list[str] | None = None, params: Json | None = None
@@ -153,7 +193,7 @@ class FakeExchange:
     ) -> Json:
         await self._serve("create_order", {"symbol": symbol}, orders=1)
         cid = (params or {}).get("clientOrderId") or f"auto{next(self._ids)}"
-        order = {
+        order: Json = {
             "id": str(next(self._ids)),
             "clientOrderId": cid,
             "symbol": symbol,
@@ -162,6 +202,8 @@ class FakeExchange:
             "amount": amount,
             "price": price,
             "status": "open",
+            "filled": 0.0,
+            "params": dict(params or {}),
         }
         self.orders[cid] = order
         self._after("create_order")

@@ -65,10 +65,19 @@ def _get(
     rules: tuple[WeightRule, ...] = (),
     security: str = "NONE",
     ccxt: tuple[str, ...] = (),
+    max_limit: int | None = None,
     note: str = "",
 ) -> Endpoint:
     return Endpoint(
-        "GET", _V3 + path, weight, source, rules=rules, security=security, ccxt=ccxt, note=note
+        "GET",
+        _V3 + path,
+        weight,
+        source,
+        rules=rules,
+        security=security,
+        ccxt=ccxt,
+        max_limit=max_limit,
+        note=note,
     )
 
 
@@ -88,14 +97,13 @@ ENDPOINTS = (
         "R; C 2023-10-19",
         rules=(WeightRule("limit", "value", _band((100, 5), (500, 25), (1000, 50), (None, 250))),),
         ccxt=("fetch_order_book",),
+        max_limit=5000,
         note="limit default 100, max 5000 (larger is truncated)",
     ),
-    _get("/trades", 25, "R; C 2024-04-04 (ccxt still 10)", ccxt=("fetch_trades",)),
+    _get("/trades", 25, "R; C 2024-04-04 (ccxt 10)", ccxt=("fetch_trades",), max_limit=1000),
     _get("/historicalTrades", 25, "R; C 2024-04-04 (ccxt still 10)"),
     _get("/aggTrades", 4, "R; C 2025-03-10 (ccxt still 2)"),
-    _get(
-        "/klines", 2, "R; C 2023-08-25", ccxt=("fetch_ohlcv",), note="limit 500 default, 1000 max"
-    ),
+    _get("/klines", 2, "R; C 2023-08-25", ccxt=("fetch_ohlcv",), max_limit=1000),
     _get("/uiKlines", 2, "R; C 2023-08-25"),
     _get("/avgPrice", 2),
     _get(
@@ -173,7 +181,7 @@ ENDPOINTS = (
         ccxt=("fetch_open_orders",),
         note="6 with symbol, 80 without",
     ),
-    _get("/allOrders", 20, "R; C 2023-08-25", security=_SIG, ccxt=("fetch_orders",)),
+    _get("/allOrders", 20, "R", security=_SIG, ccxt=("fetch_orders",), max_limit=1000),
     _get("/account", 20, "R; C 2023-08-25", security=_SIG, ccxt=("fetch_balance",)),
     _get(
         "/myTrades",
@@ -182,6 +190,7 @@ ENDPOINTS = (
         rules=(WeightRule("orderId", "present", _band((None, 5))),),
         security=_SIG,
         ccxt=("fetch_my_trades", "fetch_order_trades"),
+        max_limit=1000,
     ),
     _get("/rateLimit/order", 40, security=_SIG),
     _get("/account/commission", 20, "R", security=_SIG),

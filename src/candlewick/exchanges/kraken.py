@@ -45,8 +45,10 @@ SOURCES = MappingProxyType(
 )
 
 
-def _public(name: str, ccxt: tuple[str, ...] = ()) -> Endpoint:
-    return Endpoint("GET", "/0/public/" + name, 1, "ccxt", group="public", ccxt=ccxt)
+def _public(name: str, ccxt: tuple[str, ...] = (), max_limit: int | None = None) -> Endpoint:
+    return Endpoint(
+        "GET", "/0/public/" + name, 1, "ccxt", group="public", ccxt=ccxt, max_limit=max_limit
+    )
 
 
 def _private(name: str, weight: int = 1, ccxt: tuple[str, ...] = (), orders: int = 0) -> Endpoint:
@@ -68,7 +70,7 @@ ENDPOINTS = (
     _public("Assets", ("fetch_currencies",)),
     _public("AssetPairs", ("load_markets", "fetch_markets")),
     _public("Ticker", ("fetch_ticker", "fetch_tickers")),
-    _public("OHLC", ("fetch_ohlcv",)),
+    _public("OHLC", ("fetch_ohlcv",), max_limit=720),  # the most recent 720 bars only
     _public("Depth", ("fetch_order_book",)),
     _public("Trades", ("fetch_trades",)),
     _private("BalanceEx", ccxt=("fetch_balance",)),

@@ -71,7 +71,8 @@ class Endpoint:
     ``weight`` applies when no rule matches (the first rule whose parameter is sent decides).
     ``orders`` is the number of order-count units a call adds (1 for order placement).
     ``group`` selects the rate limits that apply (see :attr:`RateLimit.groups`).
-    ``ccxt`` names the ccxt unified methods that call this endpoint.
+    ``ccxt`` names the ccxt unified methods that call this endpoint. ``max_limit`` is the
+    most rows one call returns (pagination steps by it), when the endpoint pages.
     """
 
     method: str
@@ -83,6 +84,7 @@ class Endpoint:
     orders: int = 0
     security: str = "NONE"
     ccxt: tuple[str, ...] = ()
+    max_limit: int | None = None
     note: str = ""
 
     @property
