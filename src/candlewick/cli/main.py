@@ -25,7 +25,14 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from candlewick.cli import backtest_cmd, config_cmd, data_cmd, report_cmd, runs_cmd
+    from candlewick.cli import (
+        backtest_cmd,
+        config_cmd,
+        data_cmd,
+        emulator_cmd,
+        report_cmd,
+        runs_cmd,
+    )
 
     app.add_typer(data_cmd.app, name="data")
     app.add_typer(config_cmd.app, name="config")
@@ -33,6 +40,7 @@ def _register() -> None:
     app.command("report")(report_cmd.report)
     app.command("backtest")(backtest_cmd.backtest)
     app.command("demo")(backtest_cmd.demo)
+    app.command("emulator")(emulator_cmd.emulator)
 
 
 def main() -> None:
