@@ -11,8 +11,10 @@ from typing import Any
 from aiohttp import WSCloseCode, web
 
 from candlewick.emulator import auth
+from candlewick.emulator.accounts import Account, Balance
 from candlewick.emulator.clock import wall_ms
 from candlewick.emulator.config import EmulatorConfig
+from candlewick.emulator.engine import Engine
 from candlewick.emulator.faults import Faults
 from candlewick.emulator.limits import OrderCounter, WeightLimiter
 from candlewick.emulator.venue import Venue, open_venue
@@ -92,6 +94,17 @@ class Emulator:
         for name, account in config.accounts.items():
             key, secret = account.credentials()
             self.keys[key] = (name, secret)
+        accounts = {
+            name: Account(name, {a: Balance(free=v) for a, v in account.balances.items()})
+            for name, account in config.accounts.items()
+        }
+        self.engine = Engine(
+            venue,
+            config.fees,
+            config.matching.participation_rate,
+            accounts,
+            self.order_counter,
+        )
 
     def wall(self) -> int:
         """The server time (wall clock, ms)."""
@@ -113,6 +126,7 @@ class Emulator:
 
     def advance(self) -> None:
         """Bring the market and the orders up to the replay clock."""
+        self.engine.advance(self.now())
 
     async def drop_streams(self) -> None:
         """Close every WebSocket connection (the ``drop_streams`` fault)."""

@@ -152,11 +152,11 @@ def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRe
 
 def build_app(emulator: Emulator) -> web.Application:
     """The aiohttp application serving ``emulator``."""
-    from candlewick.emulator import control, public
+    from candlewick.emulator import control, private, public
 
     app = web.Application()
     app[EMULATOR] = emulator
-    endpoints = list(public.ENDPOINTS)
+    endpoints = [*public.ENDPOINTS, *private.ENDPOINTS]
     for endpoint in endpoints:
         app.router.add_route(endpoint.method, endpoint.path, _serve(endpoint))
     control.register(app)
