@@ -437,6 +437,7 @@ class Engine:
             if changed:
                 for asset in changed:
                     self.journal.save_balance(name, asset, account.balance(asset))
+                self.journal.save_meta(f"update_time:{name}", str(account.update_time))
                 self._emit(name, account.position_event(changed, now))
         self.journal.save_meta("next_order_id", str(self.next_order_id))
         self.journal.save_meta("next_trade_id", str(self.next_trade_id))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,10 @@ from candlewick.emulator.config import EmulatorConfig
 from candlewick.emulator.engine import Engine
 from candlewick.emulator.faults import Faults
 from candlewick.emulator.limits import OrderCounter, WeightLimiter
+from candlewick.emulator.persist import SavedState, SqliteJournal
 from candlewick.emulator.venue import Venue, open_venue
+
+_log = logging.getLogger("candlewick.emulator")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +83,15 @@ class RequestLog:
 
 
 class Emulator:
-    """Everything a request handler needs."""
+    """Everything a request handler needs: venue, engine, limits, faults, log, streams."""
 
-    def __init__(self, config: EmulatorConfig, venue: Venue) -> None:
+    def __init__(
+        self,
+        config: EmulatorConfig,
+        venue: Venue,
+        journal: SqliteJournal | None = None,
+        saved: SavedState | None = None,
+    ) -> None:
         self.config = config
         self.venue = venue
         self.clock = venue.clock
@@ -90,21 +101,42 @@ class Emulator:
         self.log = RequestLog(config.log_size)
         self.closing = False
         self.sockets: set[web.WebSocketResponse] = set()
+        self.tick_hooks: list[Callable[[], Awaitable[None]]] = []
+        self.journal = journal
         self.keys: dict[str, tuple[str, str]] = {}
+        saved = saved if saved is not None and not saved.empty else None
+        accounts: dict[str, Account] = {}
         for name, account in config.accounts.items():
             key, secret = account.credentials()
             self.keys[key] = (name, secret)
-        accounts = {
-            name: Account(name, {a: Balance(free=v) for a, v in account.balances.items()})
-            for name, account in config.accounts.items()
-        }
+            stored = saved.balances.get(name) if saved is not None else None
+            if stored is None:
+                stored = {a: Balance(free=v) for a, v in account.balances.items()}
+                accounts[name] = Account(name, stored)
+                accounts[name].changed.update(stored)  # saved with the first commit
+            else:
+                updated = int(saved.meta.get(f"update_time:{name}", "0")) if saved else 0
+                accounts[name] = Account(name, stored, updated)
         self.engine = Engine(
             venue,
             config.fees,
             config.matching.participation_rate,
             accounts,
             self.order_counter,
+            journal,
         )
+        if saved is not None:
+            self.engine.restore(saved.orders, saved.trades, saved.meta)
+            if not config.resume:
+                self.engine.processed_to = self.now()
+        if journal is not None:
+            journal.save_meta("created", saved.meta["created"] if saved else str(self.wall()))
+            for held in accounts.values():
+                for asset in held.take_changes():
+                    journal.save_balance(held.name, asset, held.balance(asset))
+            self.save_clock()
+        for held in accounts.values():
+            held.take_changes()  # the starting balances are no change to announce
 
     def wall(self) -> int:
         """The server time (wall clock, ms)."""
@@ -128,14 +160,42 @@ class Emulator:
         """Bring the market and the orders up to the replay clock."""
         self.engine.advance(self.now())
 
+    def save_clock(self) -> None:
+        """Save the replay time reached (for ``resume``)."""
+        if self.journal is not None:
+            self.journal.save_meta("replay_time", str(self.now()))
+            self.journal.commit()
+
+    async def run_background(self) -> None:
+        """Advance the replay every ``streams.tick_ms``, run the tick hooks, save the clock."""
+        interval = self.config.streams.tick_ms / 1000
+        saved_at = self.wall()
+        while not self.closing:
+            await asyncio.sleep(interval)
+            try:
+                self.advance()
+                for hook in self.tick_hooks:
+                    await hook()
+                if self.wall() - saved_at >= 1000:
+                    self.save_clock()
+                    saved_at = self.wall()
+            except Exception:  # a bad tick must not stop the replay
+                _log.exception("emulator: background tick failed")
+
     async def drop_streams(self) -> None:
         """Close every WebSocket connection (the ``drop_streams`` fault)."""
         for socket in list(self.sockets):
             await socket.close(code=WSCloseCode.GOING_AWAY, message=b"dropped by fault injection")
 
     def close(self) -> None:
-        """Stop: held requests end, state is saved."""
+        """Stop: held requests end, the state is saved and the state file closed."""
+        if self.closing:
+            return
         self.closing = True
+        if self.journal is not None:
+            self.advance()
+            self.save_clock()
+            self.journal.close()
 
     def state(self) -> dict[str, Any]:
         """The ``/_emulator/state`` body."""
@@ -152,11 +212,21 @@ class Emulator:
             },
             "bans": self.limiter.bans(self.wall()),
             "faults": self.faults.describe(),
+            "openOrders": sum(len(ids) for ids in self.engine.open_ids.values()),
         }
 
 
 def open_emulator(
     config: EmulatorConfig, store_root: Path | None = None, wall: Any = wall_ms
 ) -> Emulator:
-    """Load the candles and build the emulator (not yet serving)."""
-    return Emulator(config, open_venue(config, store_root, wall))
+    """Load the candles (and the saved state, if any) and build the emulator (not yet serving).
+
+    With a ``state_file`` that already holds a state, the accounts, orders and trades are taken
+    from it, and with ``resume`` (the default) the replay continues where it stopped.
+    """
+    journal = SqliteJournal(config.state_file) if config.state_file is not None else None
+    saved = journal.load() if journal is not None else None
+    resume_at = None
+    if saved is not None and config.resume and "replay_time" in saved.meta:
+        resume_at = int(saved.meta["replay_time"])
+    return Emulator(config, open_venue(config, store_root, wall, resume_at), journal, saved)

@@ -11,9 +11,10 @@ status.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -160,8 +161,17 @@ def build_app(emulator: Emulator) -> web.Application:
     for endpoint in endpoints:
         app.router.add_route(endpoint.method, endpoint.path, _serve(endpoint))
     control.register(app)
+    app.cleanup_ctx.append(_background)
     app.on_shutdown.append(_on_shutdown)
     return app
+
+
+async def _background(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(app[EMULATOR].run_background())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _on_shutdown(app: web.Application) -> None:

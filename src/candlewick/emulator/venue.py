@@ -140,9 +140,12 @@ def _iso(ms: int) -> str:
 
 
 def open_venue(
-    config: EmulatorConfig, store_root: Path | None = None, wall: Any = wall_ms
+    config: EmulatorConfig,
+    store_root: Path | None = None,
+    wall: Any = wall_ms,
+    resume_at: int | None = None,
 ) -> Venue:
-    """Load every pair's 1m candles from the store and start the clock at the replay start."""
+    """Load every pair's 1m candles and start the clock at the replay start (or ``resume_at``)."""
     from candlewick.data.store import CandleStore
     from candlewick.paths import candle_store_dir
 
@@ -159,6 +162,8 @@ def open_venue(
         rules[pair.symbol] = SymbolRules.from_config(pair)
         markets[pair.symbol] = PairMarket(candles, float(pair.tick_size))
     start, end = resolve_span(config, markets)
+    if resume_at is not None:
+        start = min(max(resume_at, start), end)
     clock = ReplayClock(start, None if config.stepped else float(config.speed), end, wall)
     listings: dict[str, Listing] = {}
     for symbol, market in markets.items():
