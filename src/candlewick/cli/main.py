@@ -29,11 +29,13 @@ def _register() -> None:
         backtest_cmd,
         config_cmd,
         data_cmd,
+        download_cmd,
         emulator_cmd,
         report_cmd,
         runs_cmd,
     )
 
+    data_cmd.app.command("download")(download_cmd.download)
     app.add_typer(data_cmd.app, name="data")
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(runs_cmd.app, name="runs")
