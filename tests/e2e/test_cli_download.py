@@ -97,10 +97,18 @@ def test_download_reproduces_resumes_and_fills_gaps(emulator_url: str, tmp_path:
     keep = np.ones(len(full), dtype=bool)
     keep[500:600] = False
     store.delete("binance", "BTC/USDT", "1m")
-    store.write(
-        Candles("binance", "BTC/USDT", "1m", *(np.array(a)[keep] for a in (
-            full.timestamp, full.open, full.high, full.low, full.close, full.volume)))
-    )  # fmt: skip
+    holed = Candles(
+        "binance",
+        "BTC/USDT",
+        "1m",
+        np.asarray(full.timestamp)[keep],
+        np.asarray(full.open)[keep],
+        np.asarray(full.high)[keep],
+        np.asarray(full.low)[keep],
+        np.asarray(full.close)[keep],
+        np.asarray(full.volume)[keep],
+    )
+    store.write(holed)
     assert len(stored(home, MAR_24, end)) == len(want) - 100
     filled = download(home, emulator_url, "2026-03-24", "2026-03-26")
     assert "100 new bar(s)" in filled
