@@ -153,7 +153,7 @@ def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRe
 
 def build_app(emulator: Emulator) -> web.Application:
     """The aiohttp application serving ``emulator``."""
-    from candlewick.emulator import control, private, public
+    from candlewick.emulator import control, private, public, streams, wsapi
 
     app = web.Application()
     app[EMULATOR] = emulator
@@ -161,6 +161,8 @@ def build_app(emulator: Emulator) -> web.Application:
     for endpoint in endpoints:
         app.router.add_route(endpoint.method, endpoint.path, _serve(endpoint))
     control.register(app)
+    streams.register(app, emulator)
+    wsapi.register(app, emulator)
     app.cleanup_ctx.append(_background)
     app.on_shutdown.append(_on_shutdown)
     return app
