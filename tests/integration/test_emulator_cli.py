@@ -1,0 +1,89 @@
+"""``candlewick emulator --config`` as a process: the example config serves ccxt, stops on SIGTERM,
+and bad configurations are refused with a message naming the field."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from candlewick.emulator.config import load_config
+from candlewick.emulator.testing import ccxt_client, import_march_2026
+from candlewick.errors import ConfigError
+from candlewick.paths import shared_data_dir
+
+SHARED = shared_data_dir()
+pytestmark = pytest.mark.skipif(
+    SHARED is None, reason="shared data folder ../shared/data (or $CANDLEWICK_SHARED_DATA) absent"
+)
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "emulator" / "emulator.yaml"
+
+
+def test_the_example_config_serves_ccxt_and_stops_on_sigterm(tmp_path: Path) -> None:
+    assert SHARED is not None
+    home = tmp_path / "home"
+    import_march_2026(home / "candles", SHARED)
+    config = tmp_path / "emulator.yaml"
+    text = EXAMPLE.read_text().replace("# state_file: emulator-state.db", "state_file: state.db")
+    config.write_text(text)
+    env = {**os.environ, "CANDLEWICK_HOME": str(home), "COLUMNS": "200"}
+    command = [sys.executable, "-m", "candlewick", "emulator", "--config", str(config),
+               "--port", "0", "--speed", "step"]  # fmt: skip
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().decode()
+        match = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert match is not None, line + (process.stderr.read().decode() if process.stderr else "")
+        url = match.group(0)
+
+        async def use() -> tuple[list[str], list[list[float]], float]:
+            ex = ccxt_client(url, "demo-key", "demo-secret")
+            try:
+                markets = await ex.load_markets()
+                candles = await ex.fetch_ohlcv("BTC/USDT", "1h", limit=3)
+                balance = await ex.fetch_balance()
+                return sorted(markets), candles, balance["USDT"]["free"]
+            finally:
+                await ex.close()
+
+        markets, candles, usdt = asyncio.run(use())
+        assert markets == ["BNB/USDT", "BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT"]
+        assert candles[-1][0] == 1_774_396_800_000  # the hour opening at the replay start
+        assert usdt == 10000
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=20)
+    assert code == 0
+    assert (tmp_path / "state.db").is_file()  # the state was written next to the config
+
+
+def test_bad_config_is_refused_with_the_field_named(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    shutil.copy(EXAMPLE, config)
+    config.write_text(
+        config.read_text()
+        .replace("speed: 60 ", "speed: -3 ")
+        .replace('tick_size: "0.01", step_size: "0.00001"', 'tick_size: "0.01", stepsize: "1"')
+    )
+    with pytest.raises(ConfigError) as error:
+        load_config(config)
+    message = str(error.value)
+    assert "speed" in message and "pairs[0].stepsize: unknown key" in message
+    result = subprocess.run(
+        [sys.executable, "-m", "candlewick", "emulator", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "stepsize" in result.stderr
