@@ -3,10 +3,14 @@ stop triggers and time-in-force rules, without a server."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Sequence
 from decimal import Decimal
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from candlewick.core.types import Candles
 from candlewick.emulator.accounts import Account, Balance
@@ -25,7 +29,7 @@ T0 = 1_774_396_800_000
 D = Decimal
 
 
-def build(rows: list[tuple[float, float, float, float, float]], participation: float = 0.1
+def build(rows: Sequence[tuple[float, float, float, float, float]], participation: float = 0.1
           ) -> tuple[Engine, ReplayClock]:  # fmt: skip
     arr = np.array(rows, dtype=np.float64)
     ts = T0 + MINUTE * np.arange(len(rows), dtype=np.int64)
@@ -163,3 +167,49 @@ def test_events_announce_orders_and_balances() -> None:
     assert (
         placed.status == Status.CANCELED and placed.canceled_json()["clientOrderId"] == "cancel-1"
     )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["MARKET", "LIMIT", "STOP_LOSS_LIMIT"]),
+            st.sampled_from(["BUY", "SELL"]),
+            st.integers(1, 9000),  # quantity in steps of 0.001
+            st.integers(-300, 300),  # price offset from 100 in ticks
+            st.integers(0, 90_000),  # replay ms to advance after the order
+        ),
+        max_size=25,
+    )
+)
+def test_balances_are_conserved_and_locks_match_open_orders(
+    actions: list[tuple[str, str, int, int, int]],
+) -> None:
+    rows = [(100 + i % 3, 101 + i % 3, 98 + i % 3, 100.5 + i % 3, 20) for i in range(40)]
+    engine, clock = build(rows)
+    account = engine.accounts["a"]
+    for n, (kind, side, steps, offset, wait) in enumerate(actions):
+        qty = str(D(steps) / 1000)
+        price = str(D(10_000 + offset) / 100)
+        extra = {
+            "stop": str(D(10_000 + (-abs(offset) if side == "SELL" else abs(offset)) - 5) / 100)
+        }
+        new = order(kind, side, qty, "0" if kind == "MARKET" else price,
+                    cid=f"c{n}", **(extra if kind == "STOP_LOSS_LIMIT" else {}))  # fmt: skip
+        with contextlib.suppress(ApiError):
+            engine.place("a", new)
+        clock.advance(wait)
+        engine.advance(clock.now())
+    trades = engine.my_trades("a", "BTCUSDT")
+    base = D(10) + sum((t.qty - t.commission if t.is_buyer else -t.qty) for t in trades)
+    quote = D(100_000) + sum((-t.quote_qty if t.is_buyer else t.quote_qty - t.commission)
+                             for t in trades)  # fmt: skip
+    btc, usdt = account.balance("BTC"), account.balance("USDT")
+    assert btc.free + btc.locked == base and usdt.free + usdt.locked == quote
+    assert min(btc.free, btc.locked, usdt.free, usdt.locked) >= 0
+    open_orders = engine.open_orders("a", "BTCUSDT")
+    assert btc.locked == sum((o.locked for o in open_orders if o.side == "SELL"), D(0))
+    assert usdt.locked == sum((o.locked for o in open_orders if o.side == "BUY"), D(0))
+    for placed in engine.orders.values():
+        assert placed.executed_qty == sum((t.qty for t in trades if t.order_id == placed.order_id),
+                                          D(0))  # fmt: skip
