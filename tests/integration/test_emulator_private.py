@@ -262,6 +262,11 @@ def test_order_errors_map_to_ccxt_exceptions(store_root: Path) -> None:
             )
             latest = await s.ex.fetch_order(None, "BTC/USDT", {"origClientOrderId": "same-id"})
             assert latest["id"] == again["id"] != first["id"]
+            every = await s.ex.fetch_orders("BTC/USDT")
+            assert [(o["id"], o["status"]) for o in every] == [
+                (first["id"], "canceled"),
+                (again["id"], "open"),
+            ]
 
     run(scenario())
 
