@@ -194,12 +194,22 @@ class EmulatorConfig(_Model):
     faults: FaultsConfig = FaultsConfig()
     streams: StreamsConfig = StreamsConfig()
 
-    @field_validator("speed")
+    @field_validator("speed", mode="before")
     @classmethod
-    def _speed(cls, value: float | str) -> float | str:
-        if isinstance(value, float) and not 0 < value <= 100_000:
+    def _speed(cls, value: object) -> float | str:
+        if value == "step":
+            return "step"
+        try:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            speed = float(str(value))
+        except ValueError:
+            raise ValueError(
+                "speed must be a number (1 = real time, 60 = a minute per second) or 'step'"
+            ) from None
+        if not 0 < speed <= 100_000:
             raise ValueError("speed must be above 0 and at most 100000, or 'step'")
-        return value
+        return speed
 
     @field_validator("replay_start", "replay_end")
     @classmethod
