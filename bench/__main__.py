@@ -54,8 +54,19 @@ PORTFOLIO_PAIRS = 20
 RESULTS = REPO / "bench" / "results"
 CANDLEWICK = PYTHON.parent / "candlewick"
 FOOTPRINT_MODULES = (
-    "", "numpy", "pyarrow", "pandas", "talib", "pydantic", "typer", "rich", "sqlalchemy",
-    "alembic", "candlewick.cli.main", "backtesting", "vectorbt",
+    "",
+    "numpy",
+    "pyarrow",
+    "pandas",
+    "talib",
+    "pydantic",
+    "typer",
+    "rich",
+    "sqlalchemy",
+    "alembic",
+    "candlewick.cli.main",
+    "backtesting",
+    "vectorbt",
 )
 
 
@@ -113,8 +124,11 @@ def bench_single_pair(home: Path, data: Path, n: int, results: dict[str, Any]) -
     results["cli_first"] = {"wall_s": first.wall_s, "rss_mb": first.peak_rss_mb}
     save = repeat("backtest", [CANDLEWICK, "backtest", "--config", SMA_CONFIG], n, env=env, say=say)
     nosave = repeat(
-        "backtest --no-save", [CANDLEWICK, "backtest", "--config", SMA_CONFIG, "--no-save"], n,
-        env=env, say=say,
+        "backtest --no-save",
+        [CANDLEWICK, "backtest", "--config", SMA_CONFIG, "--no-save"],
+        n,
+        env=env,
+        say=say,
     )
     outcomes = {cli_result(r.stdout) for r in (first, *save.runs, *nosave.runs)}
     if len(outcomes) != 1:
@@ -145,10 +159,15 @@ def bench_peers(home: Path, data: Path, n: int, results: dict[str, Any]) -> None
     cold = run_process([PYTHON, "-m", "bench.peers", "vectorbt", npz], env=env)
     say(f"  vectorbt cold (empty numba cache): {cold.wall_s:.2f} s, {cold.peak_rss_mb:.0f} MB")
     peers["vectorbt_cold"] = {
-        "wall_s": cold.wall_s, "rss_mb": cold.peak_rss_mb, "output": last_json(cold.stdout)
+        "wall_s": cold.wall_s,
+        "rss_mb": cold.peak_rss_mb,
+        "output": last_json(cold.stdout),
     }
     warm = repeat(
-        "vectorbt warm", [PYTHON, "-m", "bench.peers", "vectorbt", npz], max(1, n - 2), env=env,
+        "vectorbt warm",
+        [PYTHON, "-m", "bench.peers", "vectorbt", npz],
+        max(1, n - 2),
+        env=env,
         say=say,
     )
     peers["vectorbt_warm"] = summary(warm) | {"outputs": [last_json(r.stdout) for r in warm.runs]}
@@ -284,6 +303,13 @@ def bench_portfolio(home: Path, data: Path, n: int, results: dict[str, Any]) -> 
     results["portfolio"] = portfolio
 
 
+def bench_exchange(results: dict[str, Any]) -> None:
+    """The emulator's sustained request rate and the gateway's overhead (bench/exchange.py)."""
+    say("exchange layer: emulator request rate, gateway overhead ...")
+    probe = run_process([PYTHON, "-m", "bench.exchange"], timeout_s=600)
+    results["exchange"] = last_json(probe.stdout)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and write the Markdown page."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
@@ -293,7 +319,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-portfolio", action="store_true", help="no 20-pair benchmark")
     parser.add_argument("--keep", action="store_true", help="keep the temporary home")
     parser.add_argument(
-        "--render", type=Path, metavar="RESULTS",
+        "--render",
+        type=Path,
+        metavar="RESULTS",
         help="only write the page again from a saved results file (bench/results/*.json)",
     )
     args = parser.parse_args(argv)
@@ -317,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
             bench_peers(home, data, n_small, results)
         bench_breakdown(home, n_small, results)
         bench_engine(home, args.quick, results)
+        bench_exchange(results)
         if not args.skip_portfolio:
             bench_portfolio(home, data, n_big, results)
     finally:

@@ -15,18 +15,33 @@ _OVERHEAD = ("interpreter", "import", "process exit")
 
 # Known engine hot spots (a substring of a profile row) and what would remove them.
 _HOT_SPOTS = (
-    ("_marked_exposure", "`_marked_exposure`: mark the open positions with one numpy dot product "
-     "over their float quantities (or keep a running exposure), not a Decimal per position per "
-     "entry."),
-    ("unique", "`np.unique` over all pairs' timestamps: skip it when the pairs share one clock "
-     "(`array_equal`), or build the grid arithmetically for gap-free series."),
+    (
+        "_marked_exposure",
+        "`_marked_exposure`: mark the open positions with one numpy dot product "
+        "over their float quantities (or keep a running exposure), not a Decimal per position per "
+        "entry.",
+    ),
+    (
+        "unique",
+        "`np.unique` over all pairs' timestamps: skip it when the pairs share one clock "
+        "(`array_equal`), or build the grid arithmetically for gap-free series.",
+    ),
     ("_param", "sizing parameters are parsed at every entry (`_param`): read them once per run."),
-    ("_add_held_values", "`_add_held_values`: `np.add.at` is slow; `np.bincount` over the "
-     "interval starts and ends gives the same marks."),
-    ("repr", "`repr`/`dec`: each float that becomes a Decimal goes through its repr; convert a "
-     "fill's prices once and reuse them."),
-    ("market_buy", "`market_buy`/`sell`/`_enter`/`_exit`: Python and Decimal work per trade; one "
-     "function computing a trade's fills and building its `Trade` record would do it once."),
+    (
+        "_add_held_values",
+        "`_add_held_values`: `np.add.at` is slow; `np.bincount` over the "
+        "interval starts and ends gives the same marks.",
+    ),
+    (
+        "repr",
+        "`repr`/`dec`: each float that becomes a Decimal goes through its repr; convert a "
+        "fill's prices once and reuse them.",
+    ),
+    (
+        "market_buy",
+        "`market_buy`/`sell`/`_enter`/`_exit`: Python and Decimal work per trade; one "
+        "function computing a trade's fills and building its `Trade` record would do it once.",
+    ),
 )
 
 
@@ -62,8 +77,11 @@ def _rss(ph: dict[str, Any], step: str, peak: bool = False) -> float:
 
 def _hot_spot_advice(profiles: list[dict[str, Any]], top: int = 8) -> list[str]:
     leaders = [row[0] for prof in profiles for row in prof.get("top", [])[:top]]
-    return [f"* Engine, {advice}" for key, advice in _HOT_SPOTS
-            if any(key in where for where in leaders)]
+    return [
+        f"* Engine, {advice}"
+        for key, advice in _HOT_SPOTS
+        if any(key in where for where in leaders)
+    ]
 
 
 def why(r: dict[str, Any]) -> str:
@@ -143,7 +161,9 @@ def _portfolio(r: dict[str, Any]) -> str:
     saving = _rss(ph, "save the run (trades, equity curve)", peak=True)
     advice = _hot_spot_advice([p.get("profile") or {}, r["engine"].get("profile") or {}])
     save_s, metrics_s, read_s = (
-        _step(ph, "save the run"), _step(ph, "metrics"), _step(ph, "read candles")
+        _step(ph, "save the run"),
+        _step(ph, "metrics"),
+        _step(ph, "read candles"),
     )
     if save_s > 1.0:
         advice.append(

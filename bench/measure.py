@@ -117,8 +117,12 @@ def run_process(
         report = Path(scratch) / "usage"
         launcher = subprocess.Popen(
             [PYTHON, "-S", "-c", _LAUNCHER, report, *(str(c) for c in cmd)],
-            stdin=stdin, stdout=out, stderr=err, cwd=cwd,
-            env=dict(env) if env is not None else None, start_new_session=True,
+            stdin=stdin,
+            stdout=out,
+            stderr=err,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            start_new_session=True,
         )
         try:
             launcher.wait(timeout=timeout_s)
@@ -133,7 +137,12 @@ def run_process(
             raise MeasureError(f"the launcher of `{_shown(cmd)}` failed:\n{stderr[-3000:]}")
         wall, maxrss_kb, code, spawned, reaped = report.read_text().split()
     run = ProcessRun(
-        float(wall), int(maxrss_kb) / 1024.0, int(code), stdout, stderr, float(spawned),
+        float(wall),
+        int(maxrss_kb) / 1024.0,
+        int(code),
+        stdout,
+        stderr,
+        float(spawned),
         float(reaped),
     )
     if check and run.returncode != 0:
@@ -190,8 +199,21 @@ def cli_result(stdout: str) -> tuple[int, str]:
 
 # -- machine ------------------------------------------------------------------------------
 LIBRARIES = (
-    "candlewick", "numpy", "pandas", "pyarrow", "ta-lib", "pydantic", "typer", "rich",
-    "sqlalchemy", "alembic", "backtesting", "vectorbt", "numba", "llvmlite", "scipy",
+    "candlewick",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "ta-lib",
+    "pydantic",
+    "typer",
+    "rich",
+    "sqlalchemy",
+    "alembic",
+    "backtesting",
+    "vectorbt",
+    "numba",
+    "llvmlite",
+    "scipy",
 )
 
 
@@ -239,12 +261,20 @@ def _first(pattern: str, text: str) -> str | None:
 def _git_commit() -> str:
     try:
         head = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO, capture_output=True,
-            text=True, check=True, timeout=10,
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-            capture_output=True, text=True, check=True, timeout=10,
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "?"

@@ -109,8 +109,13 @@ def chain(
     timestamp = start_ms + np.arange(length, dtype=np.int64) * step_ms
     joined = {key: np.concatenate(arrays) for key, arrays in columns.items()}
     return Chained(
-        timestamp, joined["open"], joined["high"], joined["low"], joined["close"],
-        joined["volume"], tuple(parts),
+        timestamp,
+        joined["open"],
+        joined["high"],
+        joined["low"],
+        joined["close"],
+        joined["volume"],
+        tuple(parts),
     )
 
 
@@ -163,7 +168,14 @@ def store_pair(store: CandleStore, exchange: str, pair: str, series: Chained) ->
     """Write one chained series into the candle store as ``exchange pair 1m``."""
     store.write(
         Candles(
-            exchange, pair, "1m", series.timestamp, series.open, series.high, series.low,
-            series.close, series.volume,
+            exchange,
+            pair,
+            "1m",
+            series.timestamp,
+            series.open,
+            series.high,
+            series.low,
+            series.close,
+            series.volume,
         )
     )

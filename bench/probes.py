@@ -80,7 +80,9 @@ def _probe_phases(config_path: Path, save: bool) -> dict[str, Any]:
 
     steps.lap("import the config models (pydantic, yaml)")
     for name in (  # what the config check imports
-        "candlewick.indicators.library", "candlewick.risk.sizing", "candlewick.signals.filters",
+        "candlewick.indicators.library",
+        "candlewick.risk.sizing",
+        "candlewick.signals.filters",
         "candlewick.signals.setups",
     ):
         importlib.import_module(name)

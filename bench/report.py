@@ -58,6 +58,7 @@ def render(results: dict[str, Any]) -> str:
         _breakdown(results),
         _engine(results),
         _portfolio(results),
+        _exchange(results),
         _missed(results),
     ]
     return "\n\n".join(p for p in parts if p) + "\n"
@@ -84,35 +85,67 @@ def _target(
 def _targets(r: dict[str, Any]) -> list[tuple[str, str, str, str, bool]]:
     """(what, target, measured, status, met) of every target that was measured."""
     engine = r["engine"]["with stops"]["bars_per_s"]
-    rows = [_target(
-        "engine throughput, BTC/USDT 5m with stops and fees, one core",
-        f">= {TARGET_ENGINE_BARS_S:,} bars/s", f"{engine:,.0f} bars/s", engine,
-        TARGET_ENGINE_BARS_S, False, "bars/s",
-    )]
+    rows = [
+        _target(
+            "engine throughput, BTC/USDT 5m with stops and fees, one core",
+            f">= {TARGET_ENGINE_BARS_S:,} bars/s",
+            f"{engine:,.0f} bars/s",
+            engine,
+            TARGET_ENGINE_BARS_S,
+            False,
+            "bars/s",
+        )
+    ]
     for key, label in (("save", ""), ("nosave", " `--no-save`")):
         if "portfolio" not in r:
             break
         wall, rss = r["portfolio"][key]["median_s"], r["portfolio"][key]["max_rss_mb"]
-        rows.append(_target(
-            f"portfolio 20 x 525,600 1m bars, whole process{label}",
-            f"<= {TARGET_PORTFOLIO_S:.0f} s", _s(wall), wall, TARGET_PORTFOLIO_S, True, "s",
-        ))
-        rows.append(_target(
-            f"portfolio peak RSS{label}", "<= 1 GB (1,024 MiB)", _mb(rss), rss,
-            TARGET_PORTFOLIO_MB, True, "MiB",
-        ))
+        rows.append(
+            _target(
+                f"portfolio 20 x 525,600 1m bars, whole process{label}",
+                f"<= {TARGET_PORTFOLIO_S:.0f} s",
+                _s(wall),
+                wall,
+                TARGET_PORTFOLIO_S,
+                True,
+                "s",
+            )
+        )
+        rows.append(
+            _target(
+                f"portfolio peak RSS{label}",
+                "<= 1 GB (1,024 MiB)",
+                _mb(rss),
+                rss,
+                TARGET_PORTFOLIO_MB,
+                True,
+                "MiB",
+            )
+        )
     for key, label in (("cli_save", ""), ("cli_nosave", " `--no-save`")):
         wall, rss = r[key]["median_s"], r[key]["max_rss_mb"]
-        rows.append(_target(
-            f"`candlewick backtest` BTC/USDT 5m{label}, whole process",
-            f"<= {TARGET_WHOLE_PROCESS_S:.0f} s", _s(wall), wall,
-            TARGET_WHOLE_PROCESS_S, True, "s",
-        ))
-        rows.append(_target(
-            f"`candlewick backtest` BTC/USDT 5m{label}, peak RSS",
-            f"<= {TARGET_WHOLE_PROCESS_MB:.0f} MB", _mb(rss), rss,
-            TARGET_WHOLE_PROCESS_MB, True, "MiB",
-        ))
+        rows.append(
+            _target(
+                f"`candlewick backtest` BTC/USDT 5m{label}, whole process",
+                f"<= {TARGET_WHOLE_PROCESS_S:.0f} s",
+                _s(wall),
+                wall,
+                TARGET_WHOLE_PROCESS_S,
+                True,
+                "s",
+            )
+        )
+        rows.append(
+            _target(
+                f"`candlewick backtest` BTC/USDT 5m{label}, peak RSS",
+                f"<= {TARGET_WHOLE_PROCESS_MB:.0f} MB",
+                _mb(rss),
+                rss,
+                TARGET_WHOLE_PROCESS_MB,
+                True,
+                "MiB",
+            )
+        )
     return rows
 
 
@@ -161,31 +194,73 @@ def _peer_inside(outputs: Sequence[dict[str, Any]]) -> str:
 def _single_pair(r: dict[str, Any]) -> str:
     cw = r["candlewick"] | {"trade_count": f"{r['candlewick']['trade_count']:,}"}
     rows = [
-        ("`candlewick data import` the 5m CSV (into an empty store)", *_timed(r["import"]), "", "",
-         "reported apart: not part of the backtests below"),
-        ("`candlewick backtest --config examples/sma_cross.yaml` (saves the run)",
-         *_timed(r["cli_save"]), cw["trade_count"], cw["final_equity"], ""),
-        ("the same with `--no-save`", *_timed(r["cli_nosave"]), cw["trade_count"],
-         cw["final_equity"], ""),
-        ("the same, first run (creates the SQLite database)", _s(r["cli_first"]["wall_s"]), "",
-         _mb(r["cli_first"]["rss_mb"]), cw["trade_count"], cw["final_equity"], ""),
+        (
+            "`candlewick data import` the 5m CSV (into an empty store)",
+            *_timed(r["import"]),
+            "",
+            "",
+            "reported apart: not part of the backtests below",
+        ),
+        (
+            "`candlewick backtest --config examples/sma_cross.yaml` (saves the run)",
+            *_timed(r["cli_save"]),
+            cw["trade_count"],
+            cw["final_equity"],
+            "",
+        ),
+        (
+            "the same with `--no-save`",
+            *_timed(r["cli_nosave"]),
+            cw["trade_count"],
+            cw["final_equity"],
+            "",
+        ),
+        (
+            "the same, first run (creates the SQLite database)",
+            _s(r["cli_first"]["wall_s"]),
+            "",
+            _mb(r["cli_first"]["rss_mb"]),
+            cw["trade_count"],
+            cw["final_equity"],
+            "",
+        ),
     ]
     peers = r.get("peers")
     if peers:
         cold = peers["vectorbt_cold"]
         timed = {
-            "backtesting.py (FractionalBacktest)": (_timed(peers["backtesting"]),
-                                                    peers["backtesting"]["outputs"][-1]),
+            "backtesting.py (FractionalBacktest)": (
+                _timed(peers["backtesting"]),
+                peers["backtesting"]["outputs"][-1],
+            ),
             "vectorbt, first run (empty numba cache: JIT compiles)": (
-                (_s(cold["wall_s"]), "", _mb(cold["rss_mb"])), cold["output"]),
-            "vectorbt, warm (numba cache filled)": (_timed(peers["vectorbt_warm"]),
-                                                    peers["vectorbt_warm"]["outputs"][-1]),
+                (_s(cold["wall_s"]), "", _mb(cold["rss_mb"])),
+                cold["output"],
+            ),
+            "vectorbt, warm (numba cache filled)": (
+                _timed(peers["vectorbt_warm"]),
+                peers["vectorbt_warm"]["outputs"][-1],
+            ),
         }
         for label, (times, out) in timed.items():
-            rows.append((label, *times, f"{out['trade_count']:,}", f"{out['final_equity']:.8f}",
-                         _peer_inside([out])))
-    head = ("run (whole process)", "median", "min", "peak RSS", "trades", "final equity (USDT)",
-            "inside the process")
+            rows.append(
+                (
+                    label,
+                    *times,
+                    f"{out['trade_count']:,}",
+                    f"{out['final_equity']:.8f}",
+                    _peer_inside([out]),
+                )
+            )
+    head = (
+        "run (whole process)",
+        "median",
+        "min",
+        "peak RSS",
+        "trades",
+        "final equity (USDT)",
+        "inside the process",
+    )
     intro = (
         "## One pair: BTC/USDT 5m, Candlewick and its peers\n\n"
         "The reference strategy everywhere: SMA(10)/SMA(30) cross on the close, fills at the "
@@ -213,20 +288,34 @@ def _agreement(r: dict[str, Any]) -> str:
     last = Decimal(repr(ref["last_open"])) / Decimal(repr(ref["last_close"]))
     counts = {count, ref["trade_count"], bt["trade_count"], vb["trade_count"]}
     verdict = (
-        f"**All four agree on {count:,} trades.**" if len(counts) == 1
+        f"**All four agree on {count:,} trades.**"
+        if len(counts) == 1
         else f"**Trade counts differ: {sorted(counts)}** (see below)."
     )
+    bt_predicted = float(predicted * (last if ref["open_at_end"] else 1))
     rows = [
         ("Candlewick", f"{count:,}", f"{cw_eq:.8f}", ""),
-        ("independent Decimal loop (bench/peers.py)", f"{ref['trade_count']:,}",
-         f"{Decimal(ref['final_equity']):.8f}",
-         "identical to Candlewick's, all 28 digits" if ref_diff == 0
-         else f"Candlewick's minus this: {ref_diff:.3E}"),
-        ("vectorbt", f"{vb['trade_count']:,}", f"{vb['final_equity']:.8f}",
-         f"{vb['final_equity'] / float(predicted) - 1:+.2e} from Candlewick x fee-model factor"),
-        ("backtesting.py", f"{bt['trade_count']:,}", f"{bt['final_equity']:.8f}",
-         f"{bt['final_equity'] / float(predicted * (last if ref['open_at_end'] else 1)) - 1:+.2e}"
-         " from Candlewick x fee factor x last open/close"),
+        (
+            "independent Decimal loop (bench/peers.py)",
+            f"{ref['trade_count']:,}",
+            f"{Decimal(ref['final_equity']):.8f}",
+            "identical to Candlewick's, all 28 digits"
+            if ref_diff == 0
+            else f"Candlewick's minus this: {ref_diff:.3E}",
+        ),
+        (
+            "vectorbt",
+            f"{vb['trade_count']:,}",
+            f"{vb['final_equity']:.8f}",
+            f"{vb['final_equity'] / float(predicted) - 1:+.2e} from Candlewick x fee-model factor",
+        ),
+        (
+            "backtesting.py",
+            f"{bt['trade_count']:,}",
+            f"{bt['final_equity']:.8f}",
+            f"{bt['final_equity'] / bt_predicted - 1:+.2e}"
+            " from Candlewick x fee factor x last open/close",
+        ),
     ]
     text = [
         "### Trade counts and final equity\n",
@@ -267,11 +356,13 @@ def _breakdown(r: dict[str, Any]) -> str:
     table = _phase_table(ph, whole)
     times = _table(
         ("package", "import time (self, summed)"),
-        [(name, _s(sec)) for name, sec in r["importtime"][:14]], "lr",
+        [(name, _s(sec)) for name, sec in r["importtime"][:14]],
+        "lr",
     )
     foot = _table(
         ("`python -c 'import X'`", "wall (median)", "peak RSS"),
-        [(f"`{m}`", _s(w), _mb(rss)) for m, (w, rss) in r["footprints"].items()], "lrr",
+        [(f"`{m}`", _s(w), _mb(rss)) for m, (w, rss) in r["footprints"].items()],
+        "lrr",
     )
     return (
         "## Where Candlewick's time and memory go\n\n"
@@ -298,10 +389,15 @@ def _phase_table(ph: dict[str, Any], whole: float) -> str:
     rows: list[tuple[object, ...]] = []
     for name, sec in ph["seconds"].items():
         now, peak = ph["memory"].get(name, (None, None))
-        rows.append((
-            name, _s(sec), f"{sec / whole:.0%}",
-            _mb(now) if now is not None else "", _mb(peak) if peak is not None else "",
-        ))
+        rows.append(
+            (
+                name,
+                _s(sec),
+                f"{sec / whole:.0%}",
+                _mb(now) if now is not None else "",
+                _mb(peak) if peak is not None else "",
+            )
+        )
     probe = sum(ph["seconds"].values())
     rows.append(("sum of the steps (the probe process)", _s(probe), f"{probe / whole:.0%}", "", ""))
     rows.append(("**whole process: median of the CLI runs**", f"**{_s(whole)}**", "100%", "", ""))
@@ -313,17 +409,28 @@ def _engine(r: dict[str, Any]) -> str:
     rows = []
     for key in ("with stops", "without stops"):
         v = e[key]
-        rows.append((key, f"{e['bars']:,}", _s(v["best_s"]), _s(v["median_s"]),
-                     f"{v['bars_per_s']:,.0f}", f"{v['trade_count']:,}",
-                     f"{Decimal(v['final_equity']):.6f}"))
+        rows.append(
+            (
+                key,
+                f"{e['bars']:,}",
+                _s(v["best_s"]),
+                _s(v["median_s"]),
+                f"{v['bars_per_s']:,.0f}",
+                f"{v['trade_count']:,}",
+                f"{Decimal(v['final_equity']):.6f}",
+            )
+        )
     return (
         "## Engine throughput\n\n"
         "`run_backtest(pairs, settings)` alone on BTC/USDT 5m (signals precomputed), one core, "
         "best of N in-process runs (bench/configs/sma_cross_stops.yaml: stop-loss 2 %, "
         "take-profit 4 %, trailing stop 3 %, fee 0.1 %; 'without stops' drops the three). "
         f"Target: {TARGET_ENGINE_BARS_S:,} bars/s with stops.\n\n"
-        + _table(("variant", "bars", "best", "median", "bars/s (best)", "trades",
-                  "final equity"), rows, "lrrrrrr")
+        + _table(
+            ("variant", "bars", "best", "median", "bars/s (best)", "trades", "final equity"),
+            rows,
+            "lrrrrrr",
+        )
         + f"\n\nPer trade: {_per_trade_us(e):.1f} µs with stops. At this data's rate of trades, "
         f"{TARGET_ENGINE_BARS_S:,} bars/s leaves {_allowed_us(e):.1f} µs per trade."
         + _profile(e.get("profile"), "BTC/USDT 5m with stops", e["with stops"]["best_s"])
@@ -357,12 +464,18 @@ def _portfolio(r: dict[str, Any]) -> str:
     rows = [
         ("build the series (read the real 1m files)", _s(p["read_s"]), "", "in the bench process"),
         ("write them into the candle store (20 Parquet files)", _s(p["import_s"]), "", "idem"),
-        ("`candlewick backtest --config bench/configs/portfolio_20x1m.yaml` (saves the run)",
-         f"{_s(p['save']['median_s'])} (min {_s(p['save']['min_s'])})",
-         _mb(p["save"]["max_rss_mb"]), f"{p['trade_count']:,} trades"),
-        ("the same with `--no-save`",
-         f"{_s(p['nosave']['median_s'])} (min {_s(p['nosave']['min_s'])})",
-         _mb(p["nosave"]["max_rss_mb"]), f"final equity {p['final_equity']} USDT"),
+        (
+            "`candlewick backtest --config bench/configs/portfolio_20x1m.yaml` (saves the run)",
+            f"{_s(p['save']['median_s'])} (min {_s(p['save']['min_s'])})",
+            _mb(p["save"]["max_rss_mb"]),
+            f"{p['trade_count']:,} trades",
+        ),
+        (
+            "the same with `--no-save`",
+            f"{_s(p['nosave']['median_s'])} (min {_s(p['nosave']['min_s'])})",
+            _mb(p["nosave"]["max_rss_mb"]),
+            f"final equity {p['final_equity']} USDT",
+        ),
     ]
     ph = p["phases"]
     engine_s = ph["seconds"].get("engine (run_backtest)", 0.0)
@@ -423,3 +536,33 @@ def _missed(r: dict[str, Any]) -> str:
     lines.append("")
     lines.append(why(r))
     return "\n".join(lines)
+
+
+def _exchange(r: dict[str, Any]) -> str:
+    """The exchange layer: the emulator under load and the gateway's cost per call."""
+    x = r.get("exchange")
+    if not x:
+        return ""
+    rows = [
+        (f"`{path}`", f"{x[key]['requests']:,}", f"{x[key]['per_s']:,.0f}",
+         f"{x[key]['p50_ms']:.1f} ms", f"{x[key]['p99_ms']:.1f} ms")
+        for key, path in (
+            ("ticker", "GET /api/v3/ticker/24hr?symbol=BTCUSDT"),
+            ("klines", "GET /api/v3/klines?symbol=BTCUSDT&interval=1m&limit=500"),
+        )
+    ]  # fmt: skip
+    o, g = x["overhead"], x["gateway_alone"]
+    return (
+        "## Exchange layer\n\n"
+        "The emulator (`candlewick emulator`, its own process, replaying BTC/USDT and ETH/USDT "
+        f"1m candles) under {x['clients']} concurrent HTTP connections from one client "
+        "process on the same 2-core machine (bench/exchange.py):\n\n"
+        + _table(("endpoint", "requests", "requests/s", "p50", "p99"), rows, "lrrrr")
+        + "\n\n"
+        f"Gateway overhead: `fetch_ticker` through the gateway against the emulator, "
+        f"{o['calls']} calls interleaved with the same call straight through ccxt: median "
+        f"{o['gateway_ms']:.2f} ms against {o['ccxt_ms']:.2f} ms, "
+        f"**{o['overhead_us']:.0f} µs per call** for budgets, header correction and error "
+        f"translation. Against an in-memory client that answers at once, the gateway alone "
+        f"costs {g['per_call_us']:.1f} µs per call ({g['calls']:,} calls)."
+    )
