@@ -237,3 +237,73 @@ def _subscribed(server: Running) -> bool:
         if isinstance(h.__self__, UserStreams)
         for c in h.__self__.connections
     )
+
+
+def test_stream_returns_from_polling_to_streaming(store_root: Path) -> None:
+    built: list[int] = []
+
+    async def scenario() -> tuple[list[Candle], CandleStream]:
+        async with rig(store_root) as r:
+
+            def factory() -> ExchangeClient:
+                built.append(len(built))
+                return r.pro("ws://127.0.0.1:9" if len(built) <= 2 else None)
+
+            stream = CandleStream(
+                factory,
+                r.data,
+                "BTC/USDT",
+                "1m",
+                since_ms=START,
+                backoff=FAST,
+                max_failures=2,
+                watch_timeout_s=2.0,
+                poll_interval_s=0.05,
+                retry_stream_after_s=0.3,
+                rng=random.Random(4),
+            )
+            return await collect(stream, r, 8), stream
+
+    got, stream = run(scenario())
+    assert got == stored(store_root, START, 8)
+    assert stream.polls >= 1 and len(built) >= 3 and stream.mode == "stream"
+
+
+def test_user_stream_reconnects_and_reconciles(store_root: Path) -> None:
+    ahead = stored(store_root, START + MINUTE, 30)
+    low = min(c.low for c in ahead)
+
+    async def scenario() -> None:
+        async with rig(store_root) as r:
+            orders = Orders(r.data.gateway)
+            watcher = StreamedOrderWatcher(orders)
+            stream = OrderStream(watcher, r.pro, backoff=FAST, reconcile_every_s=30.0)
+            price = (Decimal(str(low)) * Decimal("1.0005")).quantize(Decimal("0.01"))
+            placed = await orders.place(
+                OrderRequest("BTC/USDT", "buy", "limit", Decimal("0.01"), price, None, "st-2")
+            )
+            watcher.track(placed)
+            updates = stream.updates()
+
+            async def next_update() -> OrderUpdate:
+                return await anext(updates)
+
+            first = asyncio.create_task(next_update())
+            for _ in range(100):
+                if _subscribed(r.server):
+                    break
+                await asyncio.sleep(0.02)
+            await r.post("faults", {"drop_streams": True})
+            async with asyncio.timeout(DEADLINE):
+                while not first.done():
+                    await r.post("step", {"seconds": 30})
+                    await asyncio.sleep(0.05)
+                update = await first
+                while update.order.is_open:
+                    update = await anext(updates)
+            await updates.aclose()
+            await stream.close()
+            assert update.order.status == "closed" and update.order.filled == Decimal("0.01")
+            assert stream.reconnects >= 1
+
+    run(scenario())
