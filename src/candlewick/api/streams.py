@@ -36,10 +36,13 @@ from candlewick.api.retry import RetryPolicy
 from candlewick.core.timeframes import timeframe_ms
 from candlewick.core.types import Candles
 from candlewick.data.store import normalise_pair
-from candlewick.errors import ConfigError
+from candlewick.errors import ConfigError, ExchangeUnavailableError
 
 #: What a failing ccxt.pro watch raises (ccxt's tree, a silent socket, the OS).
 STREAM_ERRORS: tuple[type[BaseException], ...] = (ccxt.BaseError, TimeoutError, OSError)
+#: What ends a connection's run and is retried: a stream failure, or a REST backfill that still
+#: failed after the gateway's own retries.
+RECOVERABLE: tuple[type[BaseException], ...] = (*STREAM_ERRORS, ExchangeUnavailableError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +138,7 @@ class CandleStream:
                 async for candle in self._stream():
                     failures = 0
                     yield candle
-            except STREAM_ERRORS:
+            except RECOVERABLE:
                 failures += 1
                 await self._drop_client()
                 if failures >= self.max_failures:
@@ -188,20 +191,28 @@ class CandleStream:
         started = self.clock.now_ms()
         while self.clock.now_ms() - started < self.retry_stream_after_s * 1000:
             self.polls += 1
-            if self.next_open is None:  # start at the candle forming now
-                rows = await self.market_data.gateway.fetch_ohlcv(
-                    self.pair, self.timeframe, None, 2, {}
-                )
-                self.next_open = int(rows[-1][0]) if rows else None
-            else:
-                candles, _ = await self.market_data.fetch_candles(
-                    self.pair, self.timeframe, self.next_open
-                )
-                for candle in candles_of(candles):
-                    if candle.open_time >= self.next_open:
-                        self.next_open = candle.open_time + self.step
-                        yield candle
+            try:
+                fresh = await self._poll_once()
+            except ExchangeUnavailableError:
+                fresh = []  # the gateway retried already; try again at the next poll
+            for candle in fresh:
+                yield candle
             await self.clock.sleep(self.poll_interval_s)
+
+    async def _poll_once(self) -> list[Candle]:
+        """The candles closed since the last one emitted (none on the very first poll without
+        ``since_ms``: that one only finds the candle forming)."""
+        if self.next_open is None:  # start at the candle forming now
+            rows = await self.market_data.gateway.fetch_ohlcv(
+                self.pair, self.timeframe, None, 2, {}
+            )
+            self.next_open = int(rows[-1][0]) if rows else None
+            return []
+        candles, _ = await self.market_data.fetch_candles(self.pair, self.timeframe, self.next_open)
+        fresh = [c for c in candles_of(candles) if c.open_time >= self.next_open]
+        if fresh:
+            self.next_open = fresh[-1].open_time + self.step
+        return fresh
 
     async def _drop_client(self) -> None:
         client, self._client = self._client, None

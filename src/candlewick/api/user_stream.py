@@ -22,7 +22,7 @@ from candlewick.api.clock import Clock, WallClock
 from candlewick.api.order_status import OrderStatusWatcher, OrderUpdate
 from candlewick.api.orders import Order, parse_order
 from candlewick.api.retry import RetryPolicy
-from candlewick.api.streams import STREAM_ERRORS, close_quietly
+from candlewick.api.streams import RECOVERABLE, close_quietly
 
 
 class StreamedOrderWatcher(OrderStatusWatcher):
@@ -76,12 +76,12 @@ class OrderStream:
         """Order updates, forever (break out of the loop to stop, then :meth:`close`)."""
         failures = 0
         while True:
-            for update in await self.watcher.reconcile():
-                self.reconciled += 1
-                yield update
-            if self._client is None:
-                self._client = self.client_factory()
             try:
+                for update in await self.watcher.reconcile():
+                    self.reconciled += 1
+                    yield update
+                if self._client is None:
+                    self._client = self.client_factory()
                 while True:
                     try:
                         raw = await asyncio.wait_for(
@@ -98,7 +98,7 @@ class OrderStream:
                         if applied is not None:
                             self.streamed += 1
                             yield applied
-            except STREAM_ERRORS:
+            except RECOVERABLE:
                 failures += 1
                 self.reconnects += 1
                 await self._drop_client()
