@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from candlewick.backtest.book import build_book
 from candlewick.backtest.exits import REASONS, PlannedExit, PlannedExits, plan_exits
 from candlewick.core.fills import (
     ZERO,
@@ -129,46 +130,6 @@ class _Planned:
         return planned, self.stop[k]
 
 
-@dataclass(slots=True)
-class _Book:
-    """The portfolio's clock (union of bar times) and the curves built on it."""
-
-    grid: I64
-    pair_index: list[I64 | None]
-    cash_delta: F64
-    value: F64
-    closes: list[F64]
-    filled: int = 0
-    running_cash: float = 0.0
-
-    def grid_pos(self, pair: int, bar: int) -> int:
-        """Index on the portfolio's clock of ``bar`` of ``pair``."""
-        mapping = self.pair_index[pair]
-        return bar if mapping is None else int(mapping[bar])
-
-
-def _build_book(pairs: Sequence[PairData]) -> _Book:
-    first = pairs[0].candles.timestamp
-    if all(np.array_equal(p.candles.timestamp, first) for p in pairs[1:]):
-        # One clock for all pairs (the usual case): no re-indexing, no copies.
-        return _Book(
-            first,
-            [None] * len(pairs),
-            np.zeros(first.shape[0]),
-            np.zeros(first.shape[0]),
-            [p.candles.close for p in pairs],
-        )
-    ts = np.unique(np.concatenate([p.candles.timestamp for p in pairs]))
-    index: list[I64 | None] = []
-    closes = []
-    for p in pairs:
-        index.append(np.searchsorted(ts, p.candles.timestamp).astype(np.int64))
-        last = np.searchsorted(p.candles.timestamp, ts, side="right") - 1
-        marked = p.candles.close[np.maximum(last, 0)]
-        closes.append(np.where(last >= 0, marked, np.nan))
-    return _Book(ts, index, np.zeros(ts.shape[0]), np.zeros(ts.shape[0]), closes)
-
-
 def run_backtest(pairs: Sequence[PairData], settings: BacktestSettings) -> BacktestResult:
     """Run the portfolio over all pairs and return trades, equity curve and final account."""
     if not pairs:
@@ -219,7 +180,7 @@ class _Walk:
         self.entry_bars = [np.flatnonzero(p.entry).tolist() for p in pairs]
         self.sizes = [len(p.candles) for p in pairs]
         self.exit_bars = [np.flatnonzero(p.exit) for p in pairs]
-        self.book = _build_book(pairs)
+        self.book = build_book(pairs)
         self.book.running_cash = float(settings.initial_cash)
         self.cash = settings.initial_cash
         self.open: dict[int, _Position] = {}
