@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 from typing import NoReturn
 
 import numpy as np
@@ -195,3 +196,18 @@ def with_id(record: RunRecord, run_id: str, created_at: int | None = None) -> Ru
     return replace(
         record, run_id=run_id, created_at=record.created_at if created_at is None else created_at
     )
+
+
+@pytest.fixture(scope="module")
+def store_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A candle store with the shared data's 30 days of BTC/USDT and ETH/USDT 1m candles, for
+    the emulator tests (a module may override it with other markets)."""
+    from candlewick.emulator.testing import import_march_2026
+    from candlewick.paths import shared_data_dir
+
+    shared = shared_data_dir()
+    if shared is None:
+        pytest.skip("../shared/data is not beside the checkout")
+    root = tmp_path_factory.mktemp("candles")
+    import_march_2026(root, shared, ["BTC/USDT", "ETH/USDT"])
+    return root

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiohttp
 import pytest
@@ -26,31 +26,18 @@ from candlewick.api.retry import RetryPolicy
 from candlewick.api.streams import Candle, CandleStream, candles_of
 from candlewick.api.user_stream import OrderStream, StreamedOrderWatcher
 from candlewick.data.store import CandleStore
-from candlewick.emulator.testing import Running, config_for, import_march_2026, serve
+from candlewick.emulator.testing import Running, config_for, serve
 from candlewick.paths import shared_data_dir
 
 SHARED = shared_data_dir()
 pytestmark = pytest.mark.skipif(
     SHARED is None, reason="shared data folder ../shared/data (or $CANDLEWICK_SHARED_DATA) absent"
 )
-T = TypeVar("T")
 START = 1_774_396_800_000  # 2026-03-25 00:00 UTC
 MINUTE = 60_000
 KEY, SECRET = "dave-key", "dave-secret"
 DEADLINE = 15.0  # seconds a whole scenario may take before it is called stuck
 FAST = RetryPolicy(base_s=0.05, cap_s=0.2)
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
-
-
-@pytest.fixture(scope="module")
-def store_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    assert SHARED is not None
-    root = tmp_path_factory.mktemp("candles")
-    import_march_2026(root, SHARED, ["BTC/USDT"])
-    return root
 
 
 def stored(store_root: Path, first: int, count: int) -> list[Candle]:
@@ -145,7 +132,7 @@ def test_stream_yields_the_stored_candles_in_order(store_root: Path) -> None:
             )
             return await collect(stream, r, 5), stream
 
-    got, stream = run(scenario())
+    got, stream = asyncio.run(scenario())
     assert got == stored(store_root, START, 5)
     assert stream.mode == "stream" and stream.polls == 0
 
@@ -158,7 +145,7 @@ def test_dropped_connection_is_backfilled_without_hole_or_duplicate(store_root: 
             )
             return await collect(stream, r, 10, on={2: {"drop_streams": True}}), stream
 
-    got, stream = run(scenario())
+    got, stream = asyncio.run(scenario())
     assert got == stored(store_root, START, 10)
     assert stream.reconnects >= 1 and stream.backfilled >= 1
 
@@ -180,7 +167,7 @@ def test_polling_fallback_yields_the_same_candles(store_root: Path) -> None:
             )
             return await collect(stream, r, 5), stream
 
-    got, stream = run(scenario())
+    got, stream = asyncio.run(scenario())
     assert got == stored(store_root, START, 5)
     assert stream.polls >= 1
 
@@ -224,7 +211,7 @@ def test_order_filled_on_the_emulator_shows_through_the_user_stream(store_root: 
             assert update.order.status == "closed" and update.order.filled == Decimal("0.01")
             assert stream.streamed >= 1 and watcher.tracked() == []
 
-    run(scenario())
+    asyncio.run(scenario())
 
 
 def _subscribed(server: Running) -> bool:
@@ -264,7 +251,7 @@ def test_stream_returns_from_polling_to_streaming(store_root: Path) -> None:
             )
             return await collect(stream, r, 8), stream
 
-    got, stream = run(scenario())
+    got, stream = asyncio.run(scenario())
     assert got == stored(store_root, START, 8)
     assert stream.polls >= 1 and len(built) >= 3 and stream.mode == "stream"
 
@@ -306,4 +293,4 @@ def test_user_stream_reconnects_and_reconciles(store_root: Path) -> None:
             assert update.order.status == "closed" and update.order.filled == Decimal("0.01")
             assert stream.reconnects >= 1
 
-    run(scenario())
+    asyncio.run(scenario())

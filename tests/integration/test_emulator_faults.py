@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiohttp
 import ccxt
@@ -15,27 +14,14 @@ import pytest
 
 from candlewick.emulator.config import EmulatorConfig
 from candlewick.emulator.runtime import open_emulator
-from candlewick.emulator.testing import ccxt_client, config_for, dec, import_march_2026, serve
+from candlewick.emulator.testing import ccxt_client, config_for, dec, serve
 from candlewick.paths import shared_data_dir
 
 SHARED = shared_data_dir()
 pytestmark = pytest.mark.skipif(
     SHARED is None, reason="shared data folder ../shared/data (or $CANDLEWICK_SHARED_DATA) absent"
 )
-T = TypeVar("T")
 KEY, SECRET = "bob-key", "bob-secret"
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
-
-
-@pytest.fixture(scope="module")
-def store_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    assert SHARED is not None
-    root = tmp_path_factory.mktemp("candles")
-    import_march_2026(root, SHARED, ["BTC/USDT"])
-    return root
 
 
 def make_config(store_root: Path, **overrides: Any) -> EmulatorConfig:
@@ -74,7 +60,7 @@ def test_server_errors_from_the_control_endpoint(store_root: Path) -> None:
                 await ex.close()
         assert [e.status for e in server.emulator.log.entries()] == [200, 502, 200]
 
-    run(scenario())
+    asyncio.run(scenario())
 
 
 def test_error_rate_from_the_config_is_reproducible(store_root: Path) -> None:
@@ -87,7 +73,7 @@ def test_error_rate_from_the_config_is_reproducible(store_root: Path) -> None:
                     await response.read()
             return [e.status for e in server.emulator.log.entries()]
 
-    first, second = run(statuses()), run(statuses())
+    first, second = asyncio.run(statuses()), asyncio.run(statuses())
     assert first == second
     assert set(first) == {200, 503} and 5 <= first.count(503) <= 20
 
@@ -104,7 +90,7 @@ def test_added_latency(store_root: Path) -> None:
             finally:
                 await ex.close()
 
-    assert run(scenario()) >= 0.3
+    assert asyncio.run(scenario()) >= 0.3
 
 
 def test_timeout_after_the_order_was_accepted(store_root: Path) -> None:
@@ -134,7 +120,7 @@ def test_timeout_after_the_order_was_accepted(store_root: Path) -> None:
         orders = [e for e in server.emulator.log.entries() if e.path == "/api/v3/order"]
         assert orders[0].method == "POST" and orders[0].status == 504
 
-    run(scenario())
+    asyncio.run(scenario())
 
 
 def test_state_survives_a_restart(store_root: Path, tmp_path: Path) -> None:
@@ -180,8 +166,8 @@ def test_state_survives_a_restart(store_root: Path, tmp_path: Path) -> None:
             finally:
                 await ex.close()
 
-    before = run(first_life())
-    after = run(second_life())
+    before = asyncio.run(first_life())
+    after = asyncio.run(second_life())
     assert after["balance"] == before["balance"]
     assert dec(after["used"]) == dec("0.05")
     assert after["open"] == [before["resting"]] and after["kept"] == before["resting"]

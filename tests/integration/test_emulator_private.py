@@ -4,11 +4,11 @@ the errors ccxt must raise (bad signature, insufficient balance, filters, unknow
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiohttp
 import ccxt
@@ -17,29 +17,16 @@ import pytest
 
 from candlewick.data.store import CandleStore
 from candlewick.emulator.runtime import Emulator, open_emulator
-from candlewick.emulator.testing import ccxt_client, config_for, dec, import_march_2026, serve
+from candlewick.emulator.testing import ccxt_client, config_for, dec, serve
 from candlewick.paths import shared_data_dir
 
 SHARED = shared_data_dir()
 pytestmark = pytest.mark.skipif(
     SHARED is None, reason="shared data folder ../shared/data (or $CANDLEWICK_SHARED_DATA) absent"
 )
-T = TypeVar("T")
 START = 1_774_396_800_000  # 2026-03-25 00:00 UTC
 HOUR = 3_600_000
 KEY, SECRET = "alice-key", "alice-secret"
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
-
-
-@pytest.fixture(scope="module")
-def store_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    assert SHARED is not None
-    root = tmp_path_factory.mktemp("candles")
-    import_march_2026(root, SHARED, ["BTC/USDT", "ETH/USDT"])
-    return root
 
 
 def make_emulator(store_root: Path, **overrides: Any) -> Emulator:
@@ -111,7 +98,7 @@ def test_market_buy_fills_at_the_book_with_the_fee_in_base(store_root: Path) -> 
             assert sold["fee"]["currency"] == "USDT"
             assert sold["average"] <= ticker["bid"] + 1
 
-    run(scenario())
+    asyncio.run(scenario())
 
 
 def test_market_buy_for_a_quote_amount(store_root: Path) -> None:
@@ -124,7 +111,7 @@ def test_market_buy_for_a_quote_amount(store_root: Path) -> None:
             assert order["info"]["origQuoteOrderQty"] == "250.00000000"
             assert dec(order["info"]["executedQty"]) % Decimal("0.00001") == 0
 
-    run(scenario())
+    asyncio.run(scenario())
 
 
 def test_limit_order_rests_then_fills_when_the_path_crosses_it(store_root: Path) -> None:
@@ -155,7 +142,7 @@ def test_limit_order_rests_then_fills_when_the_path_crosses_it(store_root: Path)
             assert (await s.balance("USDT"))[1] == 0
             assert (await s.balance("BTC"))[0] == Decimal("1.01") - Decimal("0.00001")
 
-    run(scenario())
+    asyncio.run(scenario())
 
 
 def test_a_large_resting_order_fills_partially_against_the_volume(store_root: Path) -> None:
@@ -173,7 +160,7 @@ def test_a_large_resting_order_fills_partially_against_the_volume(store_root: Pa
             assert canceled["status"] == "canceled"
             assert (await s.balance("USDT"))[1] == 0  # the rest of the reservation came back
 
-    run(scenario())
+    asyncio.run(scenario())
 
 
 def test_stop_loss_limit_triggers_when_the_price_falls_to_it(store_root: Path) -> None:
@@ -198,7 +185,7 @@ def test_stop_loss_limit_triggers_when_the_price_falls_to_it(store_root: Path) -
                     "BTC/USDT", "STOP_LOSS_LIMIT", "sell", 0.1, 200_000, {"stopPrice": 200_000}
                 )
 
-    run(scenario())
+    asyncio.run(scenario())
 
 
 def test_bad_signature_and_unknown_key_are_authentication_errors(store_root: Path) -> None:
@@ -213,7 +200,7 @@ def test_bad_signature_and_unknown_key_are_authentication_errors(store_root: Pat
         codes = [e.code for e in emulator.log.entries() if e.path == "/api/v3/account"]
         assert codes == [-1022, -2015]
 
-    run(scenario())
+    asyncio.run(scenario())
 
 
 def test_stale_timestamp_is_an_invalid_nonce(store_root: Path) -> None:
@@ -223,7 +210,7 @@ def test_stale_timestamp_is_an_invalid_nonce(store_root: Path) -> None:
             with pytest.raises(ccxt.InvalidNonce, match="recvWindow"):
                 await s.ex.fetch_balance()
 
-    run(scenario())
+    asyncio.run(scenario())
 
 
 def test_order_errors_map_to_ccxt_exceptions(store_root: Path) -> None:
@@ -268,7 +255,7 @@ def test_order_errors_map_to_ccxt_exceptions(store_root: Path) -> None:
                 (again["id"], "open"),
             ]
 
-    run(scenario())
+    asyncio.run(scenario())
 
 
 def test_too_many_orders_is_refused_with_1015(store_root: Path) -> None:
@@ -283,7 +270,7 @@ def test_too_many_orders_is_refused_with_1015(store_root: Path) -> None:
                 await s.ex.create_order("BTC/USDT", "limit", "buy", 0.001, 60000)
             await s.ex.cancel_all_orders("BTC/USDT")
 
-    run(scenario())
+    asyncio.run(scenario())
     refused = [e for e in emulator.log.entries() if e.status == 429]
     assert [(e.code, e.path) for e in refused] == [(-1015, "/api/v3/order")]
     assert len(emulator.engine.open_orders("alice", "BTCUSDT")) == 0
@@ -300,4 +287,4 @@ def test_order_counts_and_weights_in_headers(store_root: Path) -> None:
             await s.ex.fetch_balance()
             assert int(s.ex.last_response_headers["X-MBX-USED-WEIGHT-1M"]) == used + 20
 
-    run(scenario())
+    asyncio.run(scenario())

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
 
 import aiohttp
 import ccxt
@@ -24,13 +22,8 @@ SHARED = shared_data_dir()
 pytestmark = pytest.mark.skipif(
     SHARED is None, reason="shared data folder ../shared/data (or $CANDLEWICK_SHARED_DATA) absent"
 )
-T = TypeVar("T")
 START = 1_774_396_800_000  # 2026-03-25 00:00 UTC
 FIRST = 1_774_267_740_000  # first stored minute of the 30 days
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +50,7 @@ def test_load_markets_lists_the_pairs_with_their_rules(store_root: Path) -> None
         assert btc["limits"]["cost"]["min"] == 5.0
         assert markets["XRP/USDT"]["precision"]["price"] == 0.0001
 
-    run(scenario())
+    asyncio.run(scenario())
 
 
 def test_fetch_time_is_the_wall_clock(store_root: Path) -> None:
@@ -69,7 +62,7 @@ def test_fetch_time_is_the_wall_clock(store_root: Path) -> None:
             finally:
                 await ex.close()
 
-    server_time, local = run(scenario())
+    server_time, local = asyncio.run(scenario())
     assert abs(local - server_time) < 5_000
 
 
@@ -98,7 +91,7 @@ def test_fetch_ohlcv_returns_the_stored_candles(store_root: Path) -> None:
                 await ex.close()
         return out
 
-    fetched = run(scenario())
+    fetched = asyncio.run(scenario())
     for market in ("BTC/USDT", "XRP/USDT"):
         stored = store.read("binance", market, "1m", end_ms=now - MINUTE)
         got = np.array(fetched[market][:-1])  # the last row is the candle opening at `now`
@@ -135,7 +128,7 @@ def test_the_open_candle_follows_the_documented_path(store_root: Path) -> None:
                 await ex.close()
         return seen
 
-    at0, at20, at30, at40, at60 = (rows[-1] for rows in run(scenario()))
+    at0, at20, at30, at40, at60 = (rows[-1] for rows in asyncio.run(scenario()))
     assert at0[1:] == [o, o, o, o, 0.0]
     assert at20[0] == START and at20[4] == first
     assert max(at20[2], at20[3]) == max(o, first) and min(at20[2], at20[3]) == min(o, first)
@@ -175,7 +168,7 @@ def test_tickers_and_order_book(store_root: Path) -> None:
         assert again["nonce"] == book["nonce"]  # nothing moved in step mode
         assert moved["nonce"] > book["nonce"]
 
-    run(scenario())
+    asyncio.run(scenario())
 
 
 def test_bad_symbol_and_interval_raise_ccxt_errors(store_root: Path) -> None:
@@ -191,7 +184,7 @@ def test_bad_symbol_and_interval_raise_ccxt_errors(store_root: Path) -> None:
             finally:
                 await ex.close()
 
-    run(scenario())
+    asyncio.run(scenario())
 
 
 def test_too_much_weight_gets_429_then_a_418_ban(store_root: Path) -> None:
@@ -229,7 +222,7 @@ def test_too_much_weight_gets_429_then_a_418_ban(store_root: Path) -> None:
                 await ex.close()
         return answers
 
-    assert run(scenario()) == [(429, "60", -1003), (418, "120", -1003)]
+    assert asyncio.run(scenario()) == [(429, "60", -1003), (418, "120", -1003)]
     statuses = [e.status for e in emulator.log.entries()]
     assert statuses == [200] * 30 + [429, 429, 418, 418]
     assert emulator.limiter.bans(frozen) == {"127.0.0.1": frozen + 120_000}

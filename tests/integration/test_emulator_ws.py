@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiohttp
 import pytest
@@ -17,29 +17,16 @@ import pytest
 from candlewick.data.store import CandleStore
 from candlewick.emulator import auth
 from candlewick.emulator.market import MINUTE
-from candlewick.emulator.testing import Running, ccxt_client, config_for, import_march_2026, serve
+from candlewick.emulator.testing import Running, ccxt_client, config_for, serve
 from candlewick.paths import shared_data_dir
 
 SHARED = shared_data_dir()
 pytestmark = pytest.mark.skipif(
     SHARED is None, reason="shared data folder ../shared/data (or $CANDLEWICK_SHARED_DATA) absent"
 )
-T = TypeVar("T")
 START = 1_774_396_800_000  # 2026-03-25 00:00 UTC
 KEY, SECRET = "carol-key", "carol-secret"
 WAIT = 5.0  # seconds any single stream message may take
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
-
-
-@pytest.fixture(scope="module")
-def store_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    assert SHARED is not None
-    root = tmp_path_factory.mktemp("candles")
-    import_march_2026(root, SHARED, ["BTC/USDT", "ETH/USDT"])
-    return root
 
 
 @asynccontextmanager
@@ -85,7 +72,7 @@ def test_watch_ohlcv_streams_the_stored_candles(store_root: Path) -> None:
                 await ex.close()
         return seen
 
-    seen = run(scenario())
+    seen = asyncio.run(scenario())
     assert seen[START] == expected[START]  # the closed candle's final state
     assert seen[START + MINUTE] == expected[START + MINUTE]
 
@@ -117,7 +104,7 @@ def test_watch_ticker_and_order_book(store_root: Path) -> None:
                 await ex.close()
                 await rest.close()
 
-    run(scenario())
+    asyncio.run(scenario())
 
 
 def test_watch_orders_and_balance(store_root: Path) -> None:
@@ -158,7 +145,7 @@ def test_watch_orders_and_balance(store_root: Path) -> None:
                 await ex.close()
                 await rest.close()
 
-    run(scenario())
+    asyncio.run(scenario())
 
 
 def _user_connections(server: Running) -> list[Any]:
@@ -202,7 +189,7 @@ def test_depth_updates_continue_the_sequence(store_root: Path) -> None:
             reply = await receive(ws)
             assert reply["id"] == 3 and reply["error"]["code"] == 2
 
-    run(scenario())
+    asyncio.run(scenario())
 
 
 def test_combined_stream_and_faults(store_root: Path) -> None:
@@ -230,7 +217,7 @@ def test_combined_stream_and_faults(store_root: Path) -> None:
                 closing = await asyncio.wait_for(ws.receive(), WAIT)
                 assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
 
-    run(scenario())
+    asyncio.run(scenario())
 
 
 def test_ws_api_refuses_bad_signatures_and_double_subscriptions(store_root: Path) -> None:
@@ -261,4 +248,4 @@ def test_ws_api_refuses_bad_signatures_and_double_subscriptions(store_root: Path
             ]
             assert any(r.get("event", {}).get("e") == "eventStreamTerminated" for r in replies)
 
-    run(scenario())
+    asyncio.run(scenario())

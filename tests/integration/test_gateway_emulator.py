@@ -4,12 +4,12 @@ and the adapters against the in-process Binance emulator replaying stored candle
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiohttp
 import numpy as np
@@ -28,7 +28,7 @@ from candlewick.data.store import CandleStore
 from candlewick.emulator.clock import wall_ms
 from candlewick.emulator.config import EmulatorConfig
 from candlewick.emulator.runtime import Emulator, open_emulator
-from candlewick.emulator.testing import config_for, import_march_2026, serve
+from candlewick.emulator.testing import config_for, serve
 from candlewick.errors import (
     AuthenticationError,
     InsufficientFundsError,
@@ -42,23 +42,10 @@ SHARED = shared_data_dir()
 pytestmark = pytest.mark.skipif(
     SHARED is None, reason="shared data folder ../shared/data (or $CANDLEWICK_SHARED_DATA) absent"
 )
-T = TypeVar("T")
 START = 1_774_396_800_000  # 2026-03-25 00:00 UTC
 MINUTE, HOUR = 60_000, 3_600_000
 KEY, SECRET = "alice-key", "alice-secret"
 D = Decimal
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
-
-
-@pytest.fixture(scope="module")
-def store_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    assert SHARED is not None
-    root = tmp_path_factory.mktemp("candles")
-    import_march_2026(root, SHARED, ["BTC/USDT", "ETH/USDT"])
-    return root
 
 
 def emulator_config(store_root: Path, **overrides: Any) -> EmulatorConfig:
@@ -181,7 +168,7 @@ def test_candles_through_the_gateway_equal_the_stored_ones(
             served = s.emulator.limiter.used("127.0.0.1", s.emulator.wall())
             assert used.used(s.emulator.wall()) == served  # corrected from X-MBX-USED-WEIGHT-1M
 
-    run(scenario())
+    asyncio.run(scenario())
 
 
 def test_orders_account_and_watcher_through_the_gateway(store_root: Path) -> None:
@@ -225,7 +212,7 @@ def test_orders_account_and_watcher_through_the_gateway(store_root: Path) -> Non
             with pytest.raises(InsufficientFundsError):
                 await orders.place(OrderRequest("BTC/USDT", "buy", "limit", D(5), below))
 
-    run(scenario())
+    asyncio.run(scenario())
 
 
 def test_a_bad_secret_is_an_authentication_error(store_root: Path) -> None:
@@ -235,7 +222,7 @@ def test_a_bad_secret_is_an_authentication_error(store_root: Path) -> None:
                 await Account(s.gateway).balances()
             assert s.gateway.stats.calls == 2  # load_markets, then one try: no retry
 
-    run(scenario())
+    asyncio.run(scenario())
 
 
 async def bot(gateway: Gateway, n: int) -> int:
@@ -293,8 +280,8 @@ def test_twenty_bots_share_one_account_without_a_429(store_root: Path) -> None:
             assert sum(refused) > 0
             assert 429 in s.statuses()
 
-    run(with_budgets())
-    run(without_budgets())
+    asyncio.run(with_budgets())
+    asyncio.run(without_budgets())
 
 
 def test_an_order_accepted_then_timed_out_is_found_by_its_client_id(store_root: Path) -> None:
@@ -317,4 +304,4 @@ def test_an_order_accepted_then_timed_out_is_found_by_its_client_id(store_root: 
             open_orders = await s.gateway.fetch_open_orders("BTC/USDT")
             assert [o["clientOrderId"] for o in open_orders] == ["to-1"]  # no duplicate
 
-    run(scenario())
+    asyncio.run(scenario())
