@@ -314,7 +314,11 @@ def test_ensure_candles_explains_what_to_do(store: CandleStore, tmp_path: Path) 
     message = str(info.value)
     assert "candlewick data import PATH --exchange kraken --pair DOGE/USDT" in message
     assert "No file kraken_DOGE-USDT_5m.csv[.gz]" in message
-    assert "not available yet" in message
+    assert "not available" not in message  # downloading exists: the message says how
+    assert (
+        "candlewick data download --exchange kraken --pairs DOGE/USDT --timeframes 5m "
+        "--since YYYY-MM-DD" in message
+    )
     with pytest.raises(DataNotFoundError, match=f"in {tmp_path / 'absent' / 'candles'} either"):
         ensure_candles(store, "kraken", "DOGE/USDT", "5m", data_dir=tmp_path / "absent")
 

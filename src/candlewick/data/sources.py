@@ -1,7 +1,7 @@
 """Where candles come from: the local store, else a file of the shared data folder imported into it.
 
-Downloading candles from an exchange is not implemented yet; when neither source has the
-series, :func:`ensure_candles` says how to import a file instead.
+When neither has the series, :func:`ensure_candles` says how to import a file or download the
+candles from the exchange (``candlewick data download``).
 """
 
 from __future__ import annotations
@@ -161,8 +161,9 @@ def ensure_candles(
         raise DataNotFoundError(
             f"{store.describe_missing(exchange, pair, timeframe)}. No file "
             f"{exchange}_{pair_slug(pair)}_{timeframe}.csv[.gz], nor one of a finer timeframe "
-            f"dividing {timeframe}, {where} either; downloading candles from the exchange is "
-            "not available yet"
+            f"dividing {timeframe}, {where} either. Or download them from the exchange: "
+            f"candlewick data download --exchange {exchange} --pairs {pair} --timeframes "
+            f"{timeframe} --since YYYY-MM-DD"
         )
     path, file_timeframe = found
     result = import_file(store, path, exchange, pair, file_timeframe)
