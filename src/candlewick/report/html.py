@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from candlewick.atomic import write_text_atomic
 from candlewick.core.metrics import drawdown, equity_curve, exit_reason_stats, iso_utc
 from candlewick.core.resample import resample
 from candlewick.core.timeframes import SUPPORTED_TIMEFRAMES, bucket_start, is_multiple, timeframe_ms
@@ -388,7 +389,8 @@ def write_html(
     """Write the report to ``path`` as one self-contained HTML file and return the path.
 
     ``candles`` maps each pair to its candles (a pair without candles gets no chart).
-    The file embeds plotly.js (~4.8 MB) and needs no network to open.
+    The file embeds plotly.js (~4.8 MB) and needs no network to open. The write is atomic:
+    a reader (or a crash) sees the previous file or the whole new one.
     """
     esc = html.escape
     numbered = list(enumerate(result.trades, start=1))
@@ -424,7 +426,4 @@ def write_html(
         + "\n".join(parts)
         + f"<script>{_SORT_JS}</script></body></html>\n"
     )
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return path
+    return write_text_atomic(Path(path), page)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from candlewick.atomic import write_text_atomic
 from candlewick.core.metrics import compute_metrics, exit_reason_stats, iso_utc, per_pair_metrics
 from candlewick.core.types import BacktestResult, RunRecord, Trade
 
@@ -167,8 +168,9 @@ def write_json(
     *,
     include_curve: bool = True,
 ) -> Path:
-    """Write :func:`to_json` to ``path`` (parent folders are created) and return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(to_json(source, metrics, per_pair, include_curve=include_curve) + "\n")
-    return path
+    """Write :func:`to_json` to ``path`` (parent folders are created) and return the path.
+
+    The write is atomic: a reader (or a crash) sees the previous file or the whole new one.
+    """
+    text = to_json(source, metrics, per_pair, include_curve=include_curve) + "\n"
+    return write_text_atomic(Path(path), text)
