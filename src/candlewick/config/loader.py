@@ -14,38 +14,29 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from candlewick.config.models import TradingConfig, UserConfig, find_secret_keys
+from candlewick.config.yaml_reader import FieldPath, YamlDocument, load_yaml_document
 from candlewick.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    """The YAML mapping in ``path``; ConfigError on a missing file or a syntax error."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file (check the path)") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-        if context and start:
-            problem += f" ({context} started at line {start.line + 1}, column {start.column + 1})"
-        raise ConfigError(f"{path}:{where}: YAML syntax error: {problem}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"{path}: expected a mapping of keys at the top, found {type(data).__name__}"
-        )
+    """The YAML mapping in ``path``; ConfigError on a missing, oversized or malformed file."""
+    data: dict[str, Any] = read_document(path).data
     return data
+
+
+def read_document(path: Path) -> YamlDocument:
+    """The YAML document in ``path`` (a mapping at the top) with the line of each field."""
+    document = load_yaml_document(path)
+    if not isinstance(document.data, dict):
+        raise ConfigError(
+            f"{path}: expected a mapping of keys at the top, found {type(document.data).__name__}"
+        )
+    return document
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
@@ -73,31 +64,61 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[st
     return sorted(current.model_fields) if current is not None else []
 
 
-def format_validation_error(source: str, model: type[BaseModel], exc: ValidationError) -> str:
-    """One line per problem: where, what was found, what to do."""
-    lines: list[str] = []
+def format_validation_error(
+    source: str,
+    model: type[BaseModel],
+    exc: ValidationError,
+    lines: Mapping[FieldPath, int] | None = None,
+) -> str:
+    """One line per problem: where (field and line), what was found, what to do."""
+    problems: list[str] = []
     seen: set[tuple[int | str, ...]] = set()
     for err in exc.errors():
         loc = _without_union_tags(tuple(err["loc"]))
         if loc in seen:  # one line per field, not one per member of a union type
             continue
         seen.add(loc)
-        field = _field_path(loc) or "(top level)"
+        field = _line_of(loc, lines or {}) + (_field_path(loc) or "(top level)")
         value = err.get("input")
         kind = err["type"]
         if kind == "extra_forbidden":
             allowed = _allowed_keys(model, loc)
             close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            lines.append(f"  - {field}: unknown key. {hint}Allowed here: {', '.join(allowed)}")
+            problems.append(f"  - {field}: unknown key. {hint}Allowed here: {', '.join(allowed)}")
         elif kind == "missing":
-            lines.append(f"  - {field}: required, but missing: add it")
+            problems.append(f"  - {field}: required, but missing: add it")
         else:
             message = err["msg"].removeprefix("Value error, ")
-            found = "" if isinstance(value, dict | list) else f" (found {value!r})"
-            lines.append(f"  - {field}: {message}{found}")
-    head = f"{source}: {len(lines)} problem(s) in the configuration:"
-    return "\n".join([head, *lines])
+            found = "" if isinstance(value, dict | list) else f" (found {_short(value)})"
+            problems.append(f"  - {field}: {message}{found}")
+    return problem_report(f"{source}: {{}} problem(s) in the configuration:", problems)
+
+
+#: At most this many problems are listed, so that a report fits on one screen.
+MAX_PROBLEMS_SHOWN = 12
+
+
+def problem_report(head: str, problems: list[str]) -> str:
+    """``head`` (its ``{}`` filled with the count) and the first problems, one per line."""
+    shown = problems[:MAX_PROBLEMS_SHOWN]
+    if len(problems) > len(shown):
+        shown.append(f"  ... and {len(problems) - len(shown)} more: fix these first")
+    return "\n".join([head.format(len(problems)), *shown])
+
+
+def _line_of(loc: tuple[int | str, ...], lines: Mapping[FieldPath, int]) -> str:
+    """``line N, `` of the nearest field of ``loc`` written in the file, or ""."""
+    for end in range(len(loc), 0, -1):
+        line = lines.get(loc[:end])
+        if line is not None:
+            return f"line {line}, "
+    return ""
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 _UNION_TAGS = ("float", "int", "str", "bool", "list", "none", "constrained-str", "decimal", "date")
@@ -110,8 +131,16 @@ def _without_union_tags(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
     return loc
 
 
-def parse_model(model: type[M], data: dict[str, Any], source: str) -> M:
-    """Validate ``data`` as ``model``; ConfigError with one clear line per problem."""
+def parse_model(
+    model: type[M],
+    data: dict[str, Any],
+    source: str,
+    lines: Mapping[FieldPath, int] | None = None,
+) -> M:
+    """Validate ``data`` as ``model``; ConfigError with one clear line per problem.
+
+    ``lines`` (from :func:`read_document`) adds the line of each field to the messages.
+    """
     secrets = find_secret_keys(data)
     if secrets:
         raise ConfigError(
@@ -122,12 +151,13 @@ def parse_model(model: type[M], data: dict[str, Any], source: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(source, model, exc)) from None
+        raise ConfigError(format_validation_error(source, model, exc, lines)) from None
 
 
 def load_trading_config(path: Path) -> TradingConfig:
     """Read, validate and cross-check a trading config file (registries included)."""
-    config = parse_model(TradingConfig, read_yaml(path), str(path))
+    document = read_document(path)
+    config = parse_model(TradingConfig, document.data, str(path), document.lines)
     load_plugins(config, base_dir=path.parent)
     check_references(config, str(path))
     return config
@@ -135,7 +165,8 @@ def load_trading_config(path: Path) -> TradingConfig:
 
 def load_user_config(path: Path) -> UserConfig:
     """Read and validate a user file (accounts name environment variables, never secrets)."""
-    return parse_model(UserConfig, read_yaml(path), str(path))
+    document = read_document(path)
+    return parse_model(UserConfig, document.data, str(path), document.lines)
 
 
 def load_plugins(config: TradingConfig, base_dir: Path) -> None:
