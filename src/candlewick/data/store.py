@@ -12,8 +12,10 @@ The read path imports pyarrow but never pandas: tables are built from numpy arra
 metadata) and read back column by column with ``to_numpy``. Arrays read from the store may be
 read-only views of Arrow memory; copy one before changing it in place.
 
-One process writes a series at a time: writes are atomic (a reader never sees a half-written
-file) but two concurrent writers of the same series are not serialised.
+Writes are atomic (a reader never sees a half-written file) and serialised per series: every
+writer holds the series' lock file (``<root>/.locks/<exchange>_<pair slug>_<timeframe>.lock``)
+while it reads, merges and rewrites, so two processes importing or downloading the same series
+at once both land. Readers take no lock.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,7 @@ from candlewick.core.resample import resample
 from candlewick.core.timeframes import bucket_start, is_multiple, timeframe_ms
 from candlewick.core.types import OHLCV_COLUMNS, Candles
 from candlewick.core.validation import count_gaps, format_ts, validate
+from candlewick.data.locking import exclusive_lock
 from candlewick.errors import DataError, DataNotFoundError
 
 COLUMNS = ("timestamp", *OHLCV_COLUMNS)
@@ -222,14 +226,21 @@ class CandleStore:
                 f"refusing to store {exchange} {pair} {candles.timeframe}: {report.summary()}"
             )
         new = Candles(exchange, pair, candles.timeframe, *(_arrays(candles)))
-        merged, added = new, len(new)
-        if path.exists():
-            stored = self._read_file(path, None, None)
-            merged, added = _merge(stored, new)
-            if added == 0:
-                return WriteResult(self._entry(path), 0)
-        _write_atomic(path, merged)
-        return WriteResult(self._entry(path), added)
+        with self._lock(exchange, pair, candles.timeframe):
+            _remove_stale_temp_files(path)
+            merged, added = new, len(new)
+            if path.exists():
+                stored = self._read_file(path, None, None)
+                merged, added = _merge(stored, new)
+                if added == 0:
+                    return WriteResult(self._entry(path), 0)
+            _write_atomic(path, merged)
+            return WriteResult(self._entry(path), added)
+
+    def _lock(self, exchange: str, pair: str, timeframe: str) -> AbstractContextManager[None]:
+        """The writer lock of one series (see the module documentation)."""
+        name = f"{exchange}_{pair_slug(pair)}_{timeframe}.lock"
+        return exclusive_lock(self.root / ".locks" / name, f"{exchange} {pair} {timeframe}")
 
     def entries(self) -> list[StoreEntry]:
         """Every stored series, from the Parquet footers only (no data is read)."""
@@ -251,8 +262,9 @@ class CandleStore:
                 f"nothing to delete: no {normalise_exchange(exchange)} {normalise_pair(pair)} "
                 f"{timeframe} candles are stored in {self.root}"
             )
-        entry = self._entry(path)
-        path.unlink()
+        with self._lock(normalise_exchange(exchange), normalise_pair(pair), timeframe):
+            entry = self._entry(path)
+            path.unlink()
         for folder in (path.parent, path.parent.parent):
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
@@ -405,6 +417,13 @@ def _merge(stored: Candles, new: Candles) -> tuple[Candles, int]:
         for name in OHLCV_COLUMNS
     ]
     return Candles(new.exchange, new.pair, new.timeframe, ts[order], *columns), added
+
+
+def _remove_stale_temp_files(path: Path) -> None:
+    """Delete temporary files a killed writer left beside ``path`` (call under the lock)."""
+    if path.parent.is_dir():
+        for stale in path.parent.glob(f".{path.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
 
 
 def _write_atomic(path: Path, candles: Candles) -> None:
