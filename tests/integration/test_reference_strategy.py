@@ -1,12 +1,14 @@
 """The reference strategy on real candles, checked against an independent implementation.
 
-The independent version shares nothing with the engine but the CSV: pandas rolling means for
-the SMAs, a plain Python loop over bars and Decimal arithmetic written out by hand.
+The independent version shares nothing with the engine but the CSV: the SMAs compared as exact
+fractions of the CSV's decimal strings (the documented rule: a tie is not a cross), a plain
+Python loop over bars and Decimal arithmetic written out by hand.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -24,16 +26,29 @@ pytestmark = pytest.mark.skipif(SHARED is None, reason="../shared/data is not be
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sma_cross.yaml"
 
 
-def independent_sma_cross(frame: pd.DataFrame) -> tuple[int, Decimal]:
-    fast = frame["close"].rolling(10).mean().to_numpy()
-    slow = frame["close"].rolling(30).mean().to_numpy()
+def exact_sma(closes: list[Fraction], period: int) -> list[Fraction | None]:
+    """The simple moving average as exact fractions (None during the warm-up)."""
+    total = [Fraction(0)]
+    for c in closes:
+        total.append(total[-1] + c)
+    return [
+        (total[t + 1] - total[t + 1 - period]) / period if t >= period - 1 else None
+        for t in range(len(closes))
+    ]
+
+
+def independent_sma_cross(frame: pd.DataFrame, text: pd.DataFrame) -> tuple[int, Decimal]:
+    closes = [Fraction(Decimal(c)) for c in text["close"]]
+    fast, slow = exact_sma(closes, 10), exact_sma(closes, 30)
     opens = [Decimal(repr(float(x))) for x in frame["open"]]
     last_close = Decimal(repr(float(frame["close"].iloc[-1])))
     fee = Decimal("0.001")
     cash, held, trades = Decimal(10_000), None, 0
-    for t in range(1, len(frame) - 1):
-        up = fast[t] > slow[t] and fast[t - 1] <= slow[t - 1]
-        down = fast[t] < slow[t] and fast[t - 1] >= slow[t - 1]
+    for t in range(30, len(frame) - 1):  # both SMAs exist at t - 1 from t = 30 on
+        f, s, f_prev, s_prev = fast[t], slow[t], fast[t - 1], slow[t - 1]
+        assert f is not None and s is not None and f_prev is not None and s_prev is not None
+        up = f > s and f_prev <= s_prev
+        down = f < s and f_prev >= s_prev
         if held is None and up:
             bought = cash / opens[t + 1]
             held, cash = bought - bought * fee, Decimal(0)
@@ -53,6 +68,7 @@ def independent_sma_cross(frame: pd.DataFrame) -> tuple[int, Decimal]:
 def test_reference_strategy_matches_an_independent_implementation(filename: str) -> None:
     assert SHARED is not None
     frame = pd.read_csv(SHARED / "candles" / filename)
+    text = pd.read_csv(SHARED / "candles" / filename, dtype=str)
     named = parse_candle_filename(filename)
     assert named is not None
     exchange, pair, timeframe = named
@@ -65,7 +81,7 @@ def test_reference_strategy_matches_an_independent_implementation(filename: str)
     )
     config = load_trading_config(EXAMPLE)
     result, _ = run_backtest_job(config, {pair: candles})
-    trades, final = independent_sma_cross(frame)
+    trades, final = independent_sma_cross(frame, text)
     assert len(result.trades) == trades
     assert result.final_equity == final
     if filename.startswith("binance_BTC-USDT_5m"):

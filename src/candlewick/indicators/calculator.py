@@ -30,6 +30,7 @@ import numpy as np
 from candlewick.core.timeframes import last_closed_index, timeframe_ms
 from candlewick.core.types import F64, I64, OHLCV_COLUMNS, Candles
 from candlewick.errors import DataError, IndicatorError
+from candlewick.indicators.exact import average
 from candlewick.indicators.library import IndicatorInfo, ParamValue, indicator_info
 
 if TYPE_CHECKING:
@@ -148,14 +149,11 @@ def _check_informative(plans: Sequence[_Plan], informative: Mapping[str, Candles
 
 
 def _source(candles: Candles, source: str) -> F64:
-    o, h, lo, c = candles.open, candles.high, candles.low, candles.close
-    derived: dict[str, Any] = {
-        "hl2": lambda: (h + lo) / 2.0,
-        "hlc3": lambda: (h + lo + c) / 3.0,
-        "ohlc4": lambda: (o + h + lo + c) / 4.0,
-    }
-    value: F64 = derived[source]() if source in derived else candles.column(source)
-    return value
+    """A price column, or a derived price (hl2, hlc3, ohlc4) as the exact mean, rounded once."""
+    derived = {"hl2": "high low", "hlc3": "high low close", "ohlc4": "open high low close"}
+    if source in derived:
+        return average([candles.column(name) for name in derived[source].split()])
+    return candles.column(source)
 
 
 def _inputs_of(plan: _Plan, candles: Candles) -> list[Any]:

@@ -18,10 +18,12 @@ Conventions, for every indicator:
   state (SAR, Supertrend); ``window`` bars reproduce the full-history value to float precision;
   ``"cumulative"``: all bars with full weight (OBV); ``step`` carries the state one bar on.
 
-Window sums are computed window by window (:func:`rolling_sum`), not with a running total as
-TA-Lib does: a running total drifts by a few ULP with the length of the history, which would
-make a live value depend on when the bot started. TA-Lib backs the recursive indicators and
-the exact window ones (MAX, MIN, WILLR, ROC); the others are checked against TA-Lib in tests.
+Window sums are exact sums of the decimals the prices stand for, rounded once
+(:func:`rolling_sum`, :mod:`candlewick.indicators.exact`), not a running float total as
+TA-Lib keeps: a running total drifts by a few ULP with the length of the history, which would
+make a live value depend on when the bot started, and float noise would decide exact ties.
+TA-Lib backs the recursive indicators and the exact window ones (MAX, MIN, WILLR, ROC); the
+others are checked against TA-Lib in tests.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import talib
 from candlewick.core.registry import Registry
 from candlewick.core.types import F64
 from candlewick.errors import IndicatorError
+from candlewick.indicators.exact import window_sum
 
 ParamValue = int | float | str | bool
 Params = Mapping[str, ParamValue]
@@ -55,11 +58,18 @@ MEMORIES = ("finite", "recursive", "cumulative")
 INDICATORS: Registry[IndicatorFunc] = Registry("indicator")
 
 
+#: Upper bounds of int and float parameters whose ``Param`` sets no ``max``: 100,000 bars is
+#: about a year of 5m candles; a longer period, or a float above a million, is a typo.
+MAX_INT_PARAM = 100_000
+MAX_FLOAT_PARAM = 1e6
+
+
 @dataclass(frozen=True, slots=True)
 class Param:
     """Constraint on one parameter; its default and type come from the function signature.
 
-    Without an explicit ``Param``, an int parameter must be >= 1 and a float one > 0.
+    Without an explicit ``Param``, an int parameter must be >= 1 and a float one > 0. Without
+    a ``max``, ints are at most :data:`MAX_INT_PARAM` and floats :data:`MAX_FLOAT_PARAM`.
     """
 
     min: float | None = None
@@ -77,8 +87,11 @@ class Param:
             return f">= {self.min:g}"
         if self.above is not None and value <= self.above:
             return f"> {self.above:g}"
-        if self.max is not None and value > self.max:
-            return f"<= {self.max:g}"
+        ceiling = self.max
+        if ceiling is None:  # no explicit bound: a sane one (a period of 10**30 is a typo)
+            ceiling = MAX_INT_PARAM if isinstance(value, int) else MAX_FLOAT_PARAM
+        if value > ceiling:
+            return f"<= {ceiling:g}"
         return None
 
 
@@ -289,23 +302,19 @@ def nans(n: int) -> F64:
 def rolling_sum(x: F64, period: int) -> F64:
     """Sum of the last ``period`` values, NaN for the first ``period - 1`` bars.
 
-    Each sum is x[t-period+1] + ... + x[t] added left to right, so the value at ``t`` is a
-    function of that window alone (bit for bit), whatever came before it.
+    Exact on decimal prices and amounts, rounded once (see :mod:`candlewick.indicators.exact`);
+    the value at ``t`` is a function of that window alone (bit for bit), whatever came before.
     """
-    out = nans(len(x))
-    m = len(x) - period + 1
-    if m > 0:
-        acc = np.array(x[:m], dtype=np.float64)
-        for j in range(1, period):
-            acc += x[j : j + m]
-        out[period - 1 :] = acc
-    return out
+    return window_sum(x, period)
 
 
 def rolling_mean(x: F64, period: int) -> F64:
-    """Simple moving average over ``period`` bars (window-exact, see :func:`rolling_sum`)."""
-    out: F64 = rolling_sum(x, period) / period
-    return out
+    """Simple moving average over ``period`` bars: the exact mean, rounded once.
+
+    Two means that are equal as decimals are equal as floats, so ties are ties (see
+    :mod:`candlewick.indicators.exact`).
+    """
+    return window_sum(x, period, period)
 
 
 def rolling_mean_std(x: F64, period: int) -> tuple[F64, F64]:

@@ -209,7 +209,12 @@ def previous(values: F64) -> F64:
 
 
 def crossed_above(a: F64, b: F64 | float) -> BoolArr:
-    """``a[t] > b[t] and a[t-1] <= b[t-1]``: False on bar 0 and wherever a value is NaN."""
+    """``a[t] > b[t] and a[t-1] <= b[t-1]``: False on bar 0 and wherever a value is NaN.
+
+    A tie is not a cross. Window indicators of decimal prices (SMA, Bollinger middle, ...) are
+    exact means rounded once, so an exact tie is an equality here (docs/indicators.md, "Ties
+    are exact").
+    """
     b_arr = np.broadcast_to(np.asarray(b, dtype=np.float64), a.shape)
     return (a > b_arr) & (previous(a) <= previous(np.array(b_arr)))
 
