@@ -341,6 +341,9 @@ def test_flat_prices_give_defined_values() -> None:
         ("sar", {"acceleration": 0.5}, ["acceleration must be <= maximum"]),
         ("vwap", {"anchor": "day"}, ["'anchor'", "'1d'"]),
         ("returns", {"log": "yes"}, ["'log'", "true or false"]),
+        ("sma", {"period": 10**30}, ["'period'", "<= 100000", "default 20"]),
+        ("ema", {"period": 100_001}, ["'period'", "<= 100000"]),
+        ("bbands", {"stddev": 1e300}, ["'stddev'", "<= 1e+06"]),
     ],
 )
 def test_bad_parameters_name_the_indicator_parameter_and_fix(
