@@ -24,6 +24,33 @@ app = typer.Typer(
 )
 
 
+def version_text() -> str:
+    """``candlewick X.Y.Z`` from the installed package's metadata (Python version beside)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        number = version("candlewick")
+    except PackageNotFoundError:
+        number = "unknown (not installed)"
+    return f"candlewick {number} (Python {sys.version.split()[0]})"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(version_text())
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", "-V", help="Show the version and exit.", is_eager=True,
+        callback=_print_version,
+    ),
+) -> None:
+    """Candlewick: backtest, paper and live crypto trading with one strategy code."""
+
+
 def _register() -> None:
     from candlewick.cli import (
         backtest_cmd,
@@ -31,6 +58,7 @@ def _register() -> None:
         data_cmd,
         download_cmd,
         emulator_cmd,
+        list_cmd,
         report_cmd,
         runs_cmd,
     )
@@ -39,6 +67,7 @@ def _register() -> None:
     app.add_typer(data_cmd.app, name="data")
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(runs_cmd.app, name="runs")
+    app.add_typer(list_cmd.app, name="list")
     app.command("report")(report_cmd.report)
     app.command("backtest")(backtest_cmd.backtest)
     app.command("demo")(backtest_cmd.demo)
