@@ -14,6 +14,8 @@ rules. Order of events inside one bar ``b`` of an open position:
 
 The trailing stop's level in bar ``b`` is ``(1 - pct)`` times the highest of the entry price
 and the highs of bars before ``b``: the current bar's high may have come after its low.
+A price equal to a level's decimal value reaches it (:func:`candlewick.core.fills.settle`: a
+level a few ULP off its decimal, 929.9999999999999 for 1000 x 0.93, is compared as 930).
 
 The search runs in rounds over ragged windows: every unresolved entry looks at its next window
 of bars (64, then 4× longer each round), all entries of a round in one set of numpy
@@ -28,6 +30,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from candlewick.core.fills import NEAR, snap
 from candlewick.core.types import F64, I64, BoolArr, ExitReason
 from candlewick.risk.rules import ExitRules
 
@@ -167,6 +170,23 @@ def _segmented_cummax(values: F64, seg: I64, longest: int) -> F64:
     return out
 
 
+def _settle(levels: F64, *prices: F64) -> F64:
+    """:func:`candlewick.core.fills.settle` element-wise: levels within ``NEAR`` of a price
+    are snapped to their decimal value (few: a Python step only for those)."""
+    near = np.zeros(levels.shape[0], dtype=np.bool_)
+    scale = NEAR * np.abs(levels)
+    with np.errstate(invalid="ignore"):
+        for p in prices:
+            near |= np.abs(p - levels) <= scale
+    near &= np.isfinite(levels)
+    if not near.any():
+        return levels
+    out = levels.copy()
+    at = np.flatnonzero(near)
+    out[at] = [snap(x) for x in levels[at].tolist()]
+    return out
+
+
 def _search(
     open_: F64,
     high: F64,
@@ -205,7 +225,8 @@ def _search(
             level = np.maximum(trail_level, fixed)
         else:
             level = fixed
-        targets = take[active][seg]
+        level = _settle(level, lows, opens)
+        targets = _settle(take[active][seg], highs, opens)
         gap_take = opens >= targets
         hit_stop = (lows <= level) & ~gap_take
         hit = hit_stop | (highs >= targets)
@@ -221,7 +242,10 @@ def _search(
             found.at_open[which] = np.where(is_stop, op <= lvl, op >= tk)
             why = np.full(j.shape[0], _STOP, dtype=np.int8)
             if trail is not None:
-                why[trail_level[j] > stop[which]] = _TRAIL
+                trailing = [
+                    snap(t) > snap(f) for t, f in zip(trail_level[j], stop[which], strict=True)
+                ]
+                why[np.asarray(trailing, dtype=np.bool_)] = _TRAIL
             found.reason[which] = np.where(is_stop, why, _TAKE)
         if trail is not None:
             highest[active] = np.maximum(highest[active], np.maximum.reduceat(highs, starts))

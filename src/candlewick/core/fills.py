@@ -172,6 +172,34 @@ def market_sell_price(
     )
 
 
+#: A price this close to a level (relative) is compared with the level as a decimal (settle).
+NEAR = 1e-12
+
+
+def snap(level: float) -> float:
+    """``level`` rounded to 15 significant digits, the precision of a float.
+
+    A level meant as a short decimal comes out of float arithmetic a few ULP off it
+    (1000 x (1 - 0.07) = 929.9999999999999, 100 x (1 + 0.1) = 110.00000000000001); rounded
+    to 15 digits it is that decimal again (930.0, 110.0).
+    """
+    return float(f"{level:.15g}")
+
+
+def settle(level: float, *prices: float) -> float:
+    """The level ``prices`` are compared with: :func:`snap` of it when one of them lies within
+    :data:`NEAR` (relative) of it, else the level as it is.
+
+    So a bar whose low is exactly the stop's decimal level (930) reaches the stop although
+    float arithmetic put it at 929.9999999999999, and fills it at 930; far from any price the
+    level is used as computed (the decision is the same either way).
+    ``backtest/exits.py`` applies the same rule to arrays, with the same float operations.
+    """
+    if math.isfinite(level) and any(abs(p - level) <= NEAR * abs(level) for p in prices):
+        return snap(level)
+    return level
+
+
 def protective_fill(
     bar_open: float, bar_high: float, bar_low: float, stop: float, take: float
 ) -> tuple[float, bool] | None:
@@ -181,8 +209,11 @@ def protective_fill(
     opening at or above the take-profit fills it at the open; then the stop if the low reaches
     it, else the take-profit if the high reaches it — when both could have been hit inside the
     bar, the stop is assumed first (the worse outcome). None when neither fills. Use -inf/+inf
-    for a missing stop/take-profit.
+    for a missing stop/take-profit. A price equal to a level's decimal value reaches it
+    (:func:`settle`).
     """
+    stop = settle(stop, bar_open, bar_low)
+    take = settle(take, bar_open, bar_high)
     if bar_open <= stop:
         return bar_open, True
     if bar_open >= take:
