@@ -32,14 +32,13 @@ import pyarrow.csv as pacsv
 from candlewick.core.timeframes import timeframe_ms
 from candlewick.core.types import F64, I64, OHLCV_COLUMNS, Candles
 from candlewick.core.validation import MAX_LISTED, format_ts, validate
-from candlewick.data.store import (
-    COLUMNS,
+from candlewick.data.names import (
     check_timeframe,
-    column_numpy,
     normalise_exchange,
     normalise_pair,
     pair_from_slug,
 )
+from candlewick.data.store import COLUMNS, column_numpy
 from candlewick.errors import DataError
 
 _FILENAME = re.compile(

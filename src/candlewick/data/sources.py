@@ -16,14 +16,8 @@ from candlewick.core.timeframes import is_multiple, timeframe_ms
 from candlewick.core.types import Candles
 from candlewick.core.validation import Gap, find_gaps, format_ts
 from candlewick.data.csv_import import parse_candle_filename, read_candle_csv
-from candlewick.data.store import (
-    CandleStore,
-    StoreEntry,
-    check_timeframe,
-    normalise_exchange,
-    normalise_pair,
-    pair_slug,
-)
+from candlewick.data.names import check_timeframe, normalise_exchange, normalise_pair, pair_slug
+from candlewick.data.store import CandleStore, StoreEntry
 from candlewick.errors import DataError, DataNotFoundError
 from candlewick.paths import shared_data_dir
 
