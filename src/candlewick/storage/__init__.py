@@ -9,6 +9,14 @@ with open_database() as db:          # CANDLEWICK_DB_URL or SQLite in the data d
 """
 
 from candlewick.storage.db import HEAD_REVISION, Database, open_database
+from candlewick.storage.models import RunStatus
 from candlewick.storage.runs import RunRepository, RunSummary
 
-__all__ = ["HEAD_REVISION", "Database", "RunRepository", "RunSummary", "open_database"]
+__all__ = [
+    "HEAD_REVISION",
+    "Database",
+    "RunRepository",
+    "RunStatus",
+    "RunSummary",
+    "open_database",
+]

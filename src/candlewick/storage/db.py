@@ -26,7 +26,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from candlewick.errors import CandlewickError, StorageError
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 """Newest migration in ``migrations/versions``; a test checks it against Alembic's own view."""
 
 MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")

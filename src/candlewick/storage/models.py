@@ -12,6 +12,7 @@ is why a string is used on PostgreSQL too: one representation, one behaviour.
 from __future__ import annotations
 
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -107,6 +108,19 @@ AMOUNT_FIELDS = (
 )
 """The Decimal fields of a :class:`~candlewick.core.types.Trade`, stored exactly."""
 
+
+class RunStatus(StrEnum):
+    """Whether a stored run can be trusted: ``ok``, or why not.
+
+    ``lookahead_failed``: its signals changed when the future was cut off (``candlewick
+    backtest --check-lookahead``), so its results could not have been achieved; it is kept,
+    marked, so that the failure can be seen and compared.
+    """
+
+    OK = "ok"
+    LOOKAHEAD_FAILED = "lookahead_failed"
+
+
 #: All tables of the schema (SQLAlchemy Core: the ORM is not needed, and not importing it
 #: saves about 90 ms on every command that touches the database).
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
@@ -135,6 +149,10 @@ runs = Table(
     Column("bars", Integer, nullable=False),
     Column("trade_count", Integer, nullable=False),
     Column("halted_at", BigInteger, nullable=True),
+    # RunStatus; runs stored before it existed are "ok".
+    Column("status", String(32), nullable=False, server_default=RunStatus.OK.value),
+    # What was checked and found (e.g. {"lookahead": {...}}), NULL when nothing was checked.
+    Column("checks", JsonDoc(), nullable=True),
     Index("ix_runs_created_at", "created_at"),
     Index("ix_runs_kind_created_at", "kind", "created_at"),
 )

@@ -3,28 +3,23 @@
 A run is three kinds of rows written in one transaction: its ``runs`` row (what was run, the
 config snapshot, metrics and headline numbers), one ``run_trades`` row per trade (amounts as
 exact decimals) and one ``run_series`` row per array (timestamps, equity, exposure and the
-rejected signals) as zlib-compressed ``.npy`` bytes.
+rejected signals) as zlib-compressed ``.npy`` bytes (see :mod:`.encoding` for the JSON and
+array conventions).
 
-``config``, ``metrics`` and ``result.meta`` are stored as JSON: tuples come back as lists,
-decimals as strings, numpy scalars as Python numbers, and NaN or infinite floats as ``None``
-(PostgreSQL's JSON has no NaN).
+Every run has a :class:`~candlewick.storage.models.RunStatus`: ``ok``, or ``lookahead_failed``
+for a run whose signals read the future; it is kept, marked, never passed off as a good run.
+``checks`` records what was checked (e.g. the lookahead check's cuts and differences).
 """
 
 from __future__ import annotations
 
 import builtins
-import io
-import math
 import secrets
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
 from itertools import chain
 from operator import attrgetter
-from pathlib import PurePath
 from typing import Any
 
 import numpy as np
@@ -35,7 +30,15 @@ from sqlalchemy.engine import Connection
 from candlewick.core.types import BacktestResult, ExitReason, Rejection, RunRecord, Trade
 from candlewick.errors import RunNotFoundError, StorageError
 from candlewick.storage.db import Database
-from candlewick.storage.models import AMOUNT_FIELDS, DECIMAL_CHARS, run_series, run_trades, runs
+from candlewick.storage.encoding import decode_array, encode_array, jsonable
+from candlewick.storage.models import (
+    AMOUNT_FIELDS,
+    DECIMAL_CHARS,
+    RunStatus,
+    run_series,
+    run_trades,
+    runs,
+)
 
 RUN_ID_BYTES = 6
 """Generated run ids are ``2 * RUN_ID_BYTES`` lowercase hex characters."""
@@ -66,6 +69,13 @@ class RunSummary:
     max_drawdown: float | None
     sharpe: float | None
     win_rate: float | None
+    status: RunStatus = RunStatus.OK
+    checks: dict[str, Any] | None = None
+
+    @property
+    def failed(self) -> bool:
+        """True when a check failed: the run's results cannot be trusted."""
+        return self.status is not RunStatus.OK
 
     @property
     def total_return(self) -> float | None:
@@ -81,12 +91,23 @@ class RunRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def save(self, record: RunRecord) -> str:
+    def save(
+        self,
+        record: RunRecord,
+        *,
+        status: RunStatus | str = RunStatus.OK,
+        checks: Mapping[str, Any] | None = None,
+    ) -> str:
         """Store ``record`` in one transaction and return its id.
 
         An empty ``record.run_id`` gets a fresh random id; a given id must not be stored yet.
+        ``status`` marks a run that failed a check; ``checks`` (JSON-able) says what was
+        checked and found.
         """
-        run = _run_values(record)
+        run = _run_values(record) | {
+            "status": run_status(status).value,
+            "checks": None if checks is None else jsonable(checks, "checks"),
+        }
         trades = record.result.trades
         series = _series_values(record.result)
         with self.db.transaction("save the run", write=True) as conn:
@@ -116,13 +137,17 @@ class RunRepository:
             )
         return run_id
 
-    def list(self, limit: int = 50, kind: str | None = None) -> builtins.list[RunSummary]:
-        """The newest ``limit`` runs, newest first, optionally only those of one ``kind``."""
+    def list(
+        self, limit: int = 50, kind: str | None = None, status: RunStatus | str | None = None
+    ) -> builtins.list[RunSummary]:
+        """The newest ``limit`` runs, newest first, optionally only one ``kind`` or ``status``."""
         if limit < 1:
             raise StorageError(f"limit must be at least 1, got {limit}")
         query = _SUMMARY_QUERY.order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(limit)
         if kind is not None:
             query = query.where(runs.c.kind == kind)
+        if status is not None:
+            query = query.where(runs.c.status == run_status(status).value)
         with self.db.transaction("list the runs") as conn:
             return [_summary(row) for row in conn.execute(query)]
 
@@ -152,7 +177,7 @@ class RunRepository:
                     run_series.c.run_id == full_id
                 )
             ).all()
-        arrays = {row.name: _decode_array(row.data, row.name) for row in series_rows}
+        arrays = {row.name: decode_array(row.data, row.name) for row in series_rows}
         pairs = tuple(run.pairs)
         result = BacktestResult(
             pairs=pairs if run.result_pairs is None else tuple(run.result_pairs),
@@ -205,6 +230,8 @@ _SUMMARY_QUERY = sa.select(
     runs.c.initial_cash,
     runs.c.final_equity,
     runs.c.metrics,
+    runs.c.status,
+    runs.c.checks,
 )
 
 
@@ -225,7 +252,28 @@ def _summary(row: sa.Row[*tuple[Any, ...]]) -> RunSummary:
         max_drawdown=_metric(row.metrics, "max_drawdown"),
         sharpe=_metric(row.metrics, "sharpe"),
         win_rate=_metric(row.metrics, "win_rate"),
+        status=_stored_status(row.status, row.id),
+        checks=row.checks,
     )
+
+
+def run_status(value: RunStatus | str) -> RunStatus:
+    """``value`` as a :class:`RunStatus`; StorageError naming the known ones otherwise."""
+    try:
+        return RunStatus(value)
+    except ValueError:
+        known = ", ".join(s.value for s in RunStatus)
+        raise StorageError(f"unknown run status {value!r}; use one of {known}") from None
+
+
+def _stored_status(value: str, run_id: str) -> RunStatus:
+    try:
+        return RunStatus(value)
+    except ValueError:
+        raise StorageError(
+            f"run {run_id} has the unknown status {value!r}; it was written by a newer "
+            "Candlewick, upgrade to read it"
+        ) from None
 
 
 def _new_id(conn: Connection) -> str:
@@ -288,9 +336,9 @@ def _run_values(record: RunRecord) -> dict[str, Any]:
         "quote": result.quote,
         "start_ts": int(record.start_ts),
         "end_ts": int(record.end_ts),
-        "config": _jsonable(record.config, "config"),
-        "metrics": _jsonable(record.metrics, "metrics"),
-        "meta": _jsonable(result.meta, "result.meta"),
+        "config": jsonable(record.config, "config"),
+        "metrics": jsonable(record.metrics, "metrics"),
+        "meta": jsonable(result.meta, "result.meta"),
         "initial_cash": _amount(result.initial_cash, "result.initial_cash"),
         "final_equity": _amount(result.final_cash, "result.final_cash"),
         "bars": int(result.bars),
@@ -382,7 +430,7 @@ def _series_values(result: BacktestResult) -> list[tuple[str, bytes]]:
             ("rejections.signal_ts", np.array([r.signal_ts for r in rejections], np.int64)),
             ("rejections.reason", np.array([r.reason for r in rejections], dtype=np.str_)),
         ]
-    return [(name, _encode_array(array)) for name, array in arrays]
+    return [(name, encode_array(array)) for name, array in arrays]
 
 
 def _rejections(arrays: Mapping[str, npt.NDArray[Any]]) -> tuple[Rejection, ...]:
@@ -399,53 +447,6 @@ def _rejections(arrays: Mapping[str, npt.NDArray[Any]]) -> tuple[Rejection, ...]
     )
 
 
-def _encode_array(array: npt.NDArray[Any]) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
-    return zlib.compress(buffer.getvalue(), 1)
-
-
-def _decode_array(data: bytes, name: str) -> npt.NDArray[Any]:
-    try:
-        array: npt.NDArray[Any] = np.load(io.BytesIO(zlib.decompress(data)), allow_pickle=False)
-    except (zlib.error, ValueError, OSError) as error:
-        raise StorageError(f"the stored series {name!r} is damaged: {error}") from error
-    return array
-
-
 def _metric(metrics: Mapping[str, Any], key: str) -> float | None:
     value = metrics.get(key)
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _jsonable(value: Any, where: str) -> Any:
-    """``value`` as plain JSON types (see the module docstring); StorageError if impossible."""
-    if value is None or isinstance(value, str | bool | int):
-        return value.value if isinstance(value, Enum) else value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Decimal):
-        return str(value) if value.is_finite() else None
-    if isinstance(value, np.generic | np.ndarray):
-        return _jsonable(value.tolist(), where)
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise StorageError(f"{where} has the key {key!r}; JSON keys must be strings")
-            out[key] = _jsonable(item, f"{where}.{key}")
-        return out
-    if isinstance(value, bytes | bytearray):
-        raise StorageError(f"{where} holds bytes; JSON cannot store them, encode them as text")
-    if isinstance(value, Sequence | set | frozenset):
-        return [_jsonable(item, f"{where}[{i}]") for i, item in enumerate(value)]
-    if isinstance(value, Enum):
-        return _jsonable(value.value, where)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, PurePath):
-        return str(value)
-    raise StorageError(
-        f"{where} holds {type(value).__name__} {value!r:.60}, which cannot be stored as JSON; "
-        "convert it to str, int, float, list or dict"
-    )
