@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from candlewick.config.models import TradingConfig, UserConfig, find_secret_keys
+from candlewick.config.models import TradingConfig, UserConfig
+from candlewick.config.secrets import find_secrets
 from candlewick.config.yaml_reader import FieldPath, YamlDocument, load_yaml_document
 from candlewick.errors import ConfigError
 
@@ -141,12 +142,18 @@ def parse_model(
 
     ``lines`` (from :func:`read_document`) adds the line of each field to the messages.
     """
-    secrets = find_secret_keys(data)
+    secrets = find_secrets(data)
     if secrets:
+        problems = [
+            f"  - {_line_of(where, lines or {})}{_field_path(where)}: secrets must not be "
+            f"written in config files ({why})"
+            for where, why in secrets
+        ]
         raise ConfigError(
-            f"{source}: {', '.join(secrets)}: secrets must not be written in config files. "
-            "Put them in the environment or in .env (see .env.example) and name the variables "
-            "in accounts.<name>.api_key_env / api_secret_env."
+            problem_report(f"{source}: {{}} secret(s) written in the file:", problems)
+            + "\n  Put each secret in an environment variable (in the shell, or in a git-ignored "
+            ".env: see .env.example) and write the variable's name instead, as accounts.<name>."
+            "api_key_env / api_secret_env do."
         )
     try:
         return model.model_validate(data)

@@ -387,25 +387,3 @@ class UserConfig(_Model):
     name: str = Field(min_length=1)
     email: str | None = None
     accounts: dict[str, AccountConfig] = Field(default_factory=dict)
-
-
-_SECRET_WORDS = ("secret", "password", "passphrase", "privatekey", "apikey", "token")
-
-
-def find_secret_keys(raw: Any, path: str = "") -> list[str]:
-    """Paths of keys that look like secrets written into a config file (they must not be).
-
-    Keys ending in ``_env`` name an environment variable and are allowed.
-    """
-    found: list[str] = []
-    if isinstance(raw, dict):
-        for key, value in raw.items():
-            where = f"{path}.{key}" if path else str(key)
-            flat = str(key).lower().replace("_", "").replace("-", "")
-            if not flat.endswith("env") and any(word in flat for word in _SECRET_WORDS):
-                found.append(where)
-            found += find_secret_keys(value, where)
-    elif isinstance(raw, list):
-        for i, value in enumerate(raw):
-            found += find_secret_keys(value, f"{path}[{i}]")
-    return found
