@@ -154,3 +154,43 @@ def test_entry_point_prints_errors_without_traceback(home: Path, tmp_path: Path)
     assert "error:" in done.stderr and "binance_BTC-USDT_1m.csv" in done.stderr
     assert "Expected 6 columns" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_bad_values_are_refused_by_the_entry_point_naming_the_line(
+    home: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "binance_BTC-USDT_1m.csv"
+    bad.write_text(
+        "timestamp,open,high,low,close,volume\n"
+        "1704067200000,1,2,0.5,1.5,3\n"
+        "1704067260000,1,inf,0.5,1.5,3\n"
+    )
+    env = {**os.environ, "CANDLEWICK_HOME": str(home), "COLUMNS": "200"}
+    code = "from candlewick.cli.main import main; main()"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "data", "import", str(bad)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    err = " ".join(done.stderr.split())  # Rich wraps long lines
+    assert str(bad) in err and "refused, nothing was stored" in err
+    assert "line 3 (timestamp 1704067260000, 2024-01-01 00:01 UTC): high = inf" in err
+    assert "Fix: replace the value" in err
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_a_lone_bar_is_set_aside_with_a_warning(home: Path, tmp_path: Path) -> None:
+    header, *rows = Path(data_file("binance_XRP-USDT_5m.csv")).read_text().splitlines()
+    lone = ",".join(["1735689600000", *rows[0].split(",")[1:]])  # 2025-01-01, 15 months before
+    path = tmp_path / "binance_XRP-USDT_5m.csv"
+    path.write_text("\n".join([header, *rows, lone]) + "\n")
+    result = run(home, "import", str(path))
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert "Imported 2,751 bars of binance XRP/USDT 5m" in out
+    assert "warning: " in out and "line 2753 (timestamp 1735689600000, 2025-01-01 00:00 UTC)" in out
+    aside = home / "candles" / ".quarantine" / "binance_XRP-USDT_5m.csv"
+    assert f"candlewick data import {aside}" in out
+    assert aside.read_text().startswith("timestamp,open,high,low,close,volume\n1735689600000,")

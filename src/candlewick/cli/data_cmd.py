@@ -72,15 +72,17 @@ def import_(
     """Import a candle file (header timestamp,open,high,low,close,volume; ms UTC open times).
 
     Names like binance_BTC-USDT_5m.csv.gz say the exchange, pair and timeframe. Bars already
-    stored are kept; a file that disagrees with them is refused.
+    stored are kept; a file that disagrees with them, or has implausible values or times, is
+    refused naming the lines. A lone bar far from the rest is set aside, with a warning.
     """
     from candlewick.data.sources import import_file
 
     result = import_file(_store(), path, exchange, pair, timeframe)
     stored = result.stored
     out = Console()
+    imported = result.rows_read - result.duplicates_dropped - result.quarantined
     out.print(
-        f"Imported {result.rows_read:,} bars of [bold]{result.exchange} {escape(result.pair)} "
+        f"Imported {imported:,} bars of [bold]{result.exchange} {escape(result.pair)} "
         f"{result.timeframe}[/] from {escape(str(path))}"
     )
     out.print(f"  range    {_ts(result.first_ts)} → {_ts(result.last_ts)} UTC")
@@ -91,6 +93,8 @@ def import_(
         f"  stored   {result.added:,} new bar(s); the store now holds {stored.rows:,} bars, "
         f"{_ts(stored.first_ts)} → {_ts(stored.last_ts)} UTC, in {escape(str(stored.path))}"
     )
+    for warning in result.warnings:
+        out.print(f"[bold yellow]warning:[/] {escape(warning)}")
 
 
 @app.command("list")

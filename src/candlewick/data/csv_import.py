@@ -3,8 +3,11 @@
 The format: header ``timestamp,open,high,low,close,volume``, ``timestamp`` the bar open time in
 integer milliseconds UTC. Rows are sorted by timestamp and exact duplicate rows dropped; a
 timestamp repeated with different values, a row that breaks the OHLC rules, a row off the
-timeframe's grid or an empty cell is refused with a DataError naming the file, the timestamps
-and the problem (nothing is repaired silently).
+timeframe's grid, an empty cell, an infinite or implausible value, a bar before 2009 or in the
+future, or zero volume on every bar refuses the whole file with a DataError naming the file, the
+line of each offending row (the header is line 1), the value and the fix (nothing is repaired
+silently). A lone bar far from the rest of the file is set aside instead (see
+:attr:`CsvCandles.quarantined`), with a note naming its line.
 
 File names follow the shared data folder's convention,
 ``<exchange>_<BASE>-<QUOTE>[-PERP]_<timeframe>[_<YYYY-MM>].csv[.gz]``:
@@ -26,19 +29,26 @@ from itertools import islice
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from candlewick.core.timeframes import timeframe_ms
 from candlewick.core.types import F64, I64, OHLCV_COLUMNS, Candles
-from candlewick.core.validation import MAX_LISTED, format_ts, validate
+from candlewick.core.validation import (
+    MAX_LISTED,
+    ValidationReport,
+    find_lone_bars,
+    format_ts,
+    validate,
+)
 from candlewick.data.names import (
     check_timeframe,
     normalise_exchange,
     normalise_pair,
     pair_from_slug,
 )
-from candlewick.data.store import COLUMNS, column_numpy
+from candlewick.data.store import COLUMNS, column_numpy, wall_clock_ms
 from candlewick.errors import DataError
 
 _FILENAME = re.compile(
@@ -71,17 +81,26 @@ def parse_candle_filename(name: str | Path) -> tuple[str, str, str] | None:
 
 @dataclass(frozen=True, slots=True)
 class CsvCandles:
-    """Candles read from a file, with what the reader dropped on the way."""
+    """Candles read from a file, with what the reader dropped or set aside on the way.
+
+    ``quarantined`` holds the lone bars left out of ``candles`` (None when there are none) and
+    ``quarantine_note`` says which lines they were and why.
+    """
 
     candles: Candles
     rows_read: int
     duplicates_dropped: int
+    quarantined: Candles | None = None
+    quarantine_note: str = ""
 
 
-def read_candle_csv(path: Path, exchange: str, pair: str, timeframe: str) -> CsvCandles:
+def read_candle_csv(
+    path: Path, exchange: str, pair: str, timeframe: str, *, now_ms: int | None = None
+) -> CsvCandles:
     """Read and check one candle CSV file (``.csv`` or ``.csv.gz``).
 
-    Raises DataError naming the file when it cannot be parsed or its rows are not sound.
+    Raises DataError naming the file, the lines and the fix when it cannot be parsed or its
+    rows are not sound; bars opening after ``now_ms`` (default: the wall clock) are refused.
     """
     path = Path(path)
     exchange, pair = normalise_exchange(exchange), normalise_pair(pair)
@@ -117,24 +136,55 @@ def read_candle_csv(path: Path, exchange: str, pair: str, timeframe: str) -> Csv
             "the format needs milliseconds since the epoch: multiply them by 1000"
         )
 
+    line_of = np.arange(2, rows_read + 2, dtype=np.int64)  # each row's line in the file
     if not bool(np.all(ts[1:] >= ts[:-1])):
         order = np.argsort(ts, kind="stable")
-        ts, values = ts[order], [v[order] for v in values]
-    ts, values, dropped = _drop_duplicates(path, ts, values)
+        ts, values, line_of = ts[order], [v[order] for v in values], line_of[order]
+    ts, values, keep = _drop_duplicates(path, ts, values)
+    line_of = line_of[keep]
     candles = Candles(exchange, pair, timeframe, ts, *values)
-    report = validate(candles)
-    if not report.ok:
-        raise DataError(f"{path}: {report.summary()}; fix or remove those rows")
+    report = validate(candles, wall_clock_ms() if now_ms is None else now_ms)
+
+    def where(row: int) -> str:
+        return f"line {int(line_of[row])}"
+
+    problems = tuple(issue for issue in report.issues if issue.check != "lone")
+    if problems:
+        raise DataError(
+            f"{path}: refused, nothing was stored. "
+            f"{ValidationReport(report.rows, problems).summary(where)}"
+        )
+    quarantined: Candles | None = None
+    note = ""
+    if not report.ok:  # only lone bars: set them aside
+        lone = find_lone_bars(candles.timestamp, timeframe)
+        (issue,) = report.issues
+        note = f"{path}: set aside, not stored: {issue.describe(where)}"
+        quarantined = _take(candles, lone)
+        candles = _take(candles, ~lone)
     _check_spacing(path, candles)
-    return CsvCandles(candles, rows_read, dropped)
+    return CsvCandles(candles, rows_read, len(keep) - int(keep.sum()), quarantined, note)
 
 
-def _drop_duplicates(path: Path, ts: I64, values: list[F64]) -> tuple[I64, list[F64], int]:
+def _take(candles: Candles, mask: npt.NDArray[np.bool_]) -> Candles:
+    return Candles(
+        candles.exchange,
+        candles.pair,
+        candles.timeframe,
+        candles.timestamp[mask],
+        *(candles.column(name)[mask] for name in OHLCV_COLUMNS),
+    )
+
+
+def _drop_duplicates(
+    path: Path, ts: I64, values: list[F64]
+) -> tuple[I64, list[F64], npt.NDArray[np.bool_]]:
     """Drop rows repeating the previous row exactly; refuse a repeated timestamp with other
-    values. ``ts`` must be sorted."""
+    values. ``ts`` must be sorted. Returns the rows kept and the mask of them."""
+    keep = np.ones(len(ts), dtype=np.bool_)
     repeat = np.flatnonzero(ts[1:] == ts[:-1]) + 1
     if len(repeat) == 0:
-        return ts, values, 0
+        return ts, values, keep
     same = np.ones(len(repeat), dtype=np.bool_)
     for column in values:
         same &= column[repeat] == column[repeat - 1]
@@ -145,9 +195,8 @@ def _drop_duplicates(path: Path, ts: I64, values: list[F64]) -> tuple[I64, list[
             f"{path}: {len(conflicts)} timestamp(s) appear more than once with different values "
             f"({listed}); keep one row per timestamp"
         )
-    keep = np.ones(len(ts), dtype=np.bool_)
     keep[repeat] = False
-    return ts[keep], [v[keep] for v in values], len(repeat)
+    return ts[keep], [v[keep] for v in values], keep
 
 
 def _check_spacing(path: Path, candles: Candles) -> None:

@@ -17,6 +17,7 @@ from candlewick.core.types import Candles
 from candlewick.core.validation import Gap, find_gaps, format_ts
 from candlewick.data.csv_import import parse_candle_filename, read_candle_csv
 from candlewick.data.names import check_timeframe, normalise_exchange, normalise_pair, pair_slug
+from candlewick.data.quarantine import set_aside
 from candlewick.data.store import CandleStore, StoreEntry
 from candlewick.errors import DataError, DataNotFoundError
 from candlewick.paths import shared_data_dir
@@ -24,7 +25,11 @@ from candlewick.paths import shared_data_dir
 
 @dataclass(frozen=True, slots=True)
 class ImportResult:
-    """What importing one file did. ``gaps`` are those of the file's own bars."""
+    """What importing one file did. ``gaps`` are those of the file's own bars.
+
+    ``quarantined`` bars (lone bars far from the rest) were not stored but set aside in
+    ``quarantine_path``; ``warnings`` say so, naming their lines, for the user to read.
+    """
 
     path: Path
     exchange: str
@@ -37,6 +42,9 @@ class ImportResult:
     last_ts: int
     gaps: tuple[Gap, ...]
     stored: StoreEntry
+    quarantined: int = 0
+    quarantine_path: Path | None = None
+    warnings: tuple[str, ...] = ()
 
 
 def import_file(
@@ -67,6 +75,14 @@ def import_file(
     read = read_candle_csv(path, exchange, pair, timeframe)
     candles = read.candles
     written = store.write(candles)
+    aside: Path | None = None
+    warnings: tuple[str, ...] = ()
+    if read.quarantined is not None:
+        aside = set_aside(store, read.quarantined)
+        warnings = (
+            f"{read.quarantine_note} The bar(s) are in {aside}; if they are right, import that "
+            f"file on its own: candlewick data import {aside}",
+        )
     return ImportResult(
         path,
         candles.exchange,
@@ -79,6 +95,9 @@ def import_file(
         int(candles.timestamp[-1]),
         find_gaps(candles.timestamp, candles.timeframe),
         written.entry,
+        0 if read.quarantined is None else len(read.quarantined),
+        aside,
+        warnings,
     )
 
 

@@ -16,12 +16,15 @@ Writes are atomic (a reader never sees a half-written file) and serialised per s
 writer holds the series' lock file (``<root>/.locks/<exchange>_<pair slug>_<timeframe>.lock``)
 while it reads, merges and rewrites, so two processes importing or downloading the same series
 at once both land. Readers take no lock.
+
+Nothing implausible is stored: see :meth:`CandleStore.write`.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +38,13 @@ import pyarrow.parquet as pq
 from candlewick.core.resample import resample
 from candlewick.core.timeframes import bucket_start, is_multiple, timeframe_ms
 from candlewick.core.types import OHLCV_COLUMNS, Candles
-from candlewick.core.validation import count_gaps, format_ts, validate
+from candlewick.core.validation import (
+    ValidationReport,
+    all_zero_volume,
+    count_gaps,
+    format_ts,
+    validate,
+)
 from candlewick.data.locking import exclusive_lock
 from candlewick.data.names import check_timeframe as check_timeframe
 from candlewick.data.names import normalise_exchange as normalise_exchange
@@ -45,6 +54,8 @@ from candlewick.data.names import pair_slug as pair_slug
 from candlewick.errors import DataError, DataNotFoundError
 
 COLUMNS = ("timestamp", *OHLCV_COLUMNS)
+#: How far a bar may open after this machine's clock (the exchange's clock may run ahead).
+CLOCK_SKEW_MS = 60_000
 _META_KEY = b"candlewick"
 _ROW_GROUP = 131_072
 
@@ -151,24 +162,31 @@ class CandleStore:
         fine = self._read_file(self.path(exchange, pair, source), lo, hi)
         return _between(resample(fine, timeframe), start_ms, end_ms)
 
-    def write(self, candles: Candles) -> WriteResult:
+    def write(self, candles: Candles, *, now_ms: int | None = None) -> WriteResult:
         """Merge ``candles`` into the stored series (union by timestamp) and save it atomically.
 
-        Raises DataError when the candles fail validation or disagree with stored bars of the
-        same timestamps; nothing is changed then.
+        Every writer (import, download, the emulator's fixtures) comes through here, so the
+        checks of :func:`~candlewick.core.validation.validate` hold for everything stored:
+        bars opening after ``now_ms`` (default :func:`wall_clock_ms`) are refused, and so is a
+        series that would have zero volume on every bar (judged on the merged series, so that a
+        quiet stretch downloaded into a traded series is fine). Raises DataError when the
+        candles fail a check or disagree with stored bars of the same timestamps; nothing is
+        changed then.
         """
         exchange = normalise_exchange(candles.exchange)
         pair = normalise_pair(candles.pair)
-        path = self.path(exchange, pair, candles.timeframe)
+        timeframe = candles.timeframe
+        path = self.path(exchange, pair, timeframe)
         if len(candles) == 0:
             raise DataError(f"nothing to store: the {exchange} {pair} series has no bars")
-        report = validate(candles)
-        if not report.ok:
-            raise DataError(
-                f"refusing to store {exchange} {pair} {candles.timeframe}: {report.summary()}"
-            )
-        new = Candles(exchange, pair, candles.timeframe, *(_arrays(candles)))
-        with self._lock(exchange, pair, candles.timeframe):
+        now = wall_clock_ms() if now_ms is None else now_ms
+        report = validate(candles, now)
+        problems = tuple(issue for issue in report.issues if issue.check != "zero_volume")
+        refusing = f"refusing to store {exchange} {pair} {timeframe} (nothing was written)"
+        if problems:
+            raise DataError(f"{refusing}: {ValidationReport(report.rows, problems).summary()}")
+        new = Candles(exchange, pair, timeframe, *(_arrays(candles)))
+        with self.lock(exchange, pair, timeframe):
             _remove_stale_temp_files(path)
             merged, added = new, len(new)
             if path.exists():
@@ -176,11 +194,18 @@ class CandleStore:
                 merged, added = _merge(stored, new)
                 if added == 0:
                     return WriteResult(self._entry(path), 0)
+            if all_zero_volume(merged.volume):
+                raise DataError(
+                    f"{refusing}: the series would have {len(merged)} bars and zero volume on "
+                    "every one of them; a series without a single trade is not market data. "
+                    "Fix: check the volume column, or take the candles from a source with volumes"
+                )
             _write_atomic(path, merged)
             return WriteResult(self._entry(path), added)
 
-    def _lock(self, exchange: str, pair: str, timeframe: str) -> AbstractContextManager[None]:
-        """The writer lock of one series (see the module documentation)."""
+    def lock(self, exchange: str, pair: str, timeframe: str) -> AbstractContextManager[None]:
+        """The writer lock of one series (see the module documentation); hold it to change
+        anything of the series."""
         name = f"{exchange}_{pair_slug(pair)}_{timeframe}.lock"
         return exclusive_lock(self.root / ".locks" / name, f"{exchange} {pair} {timeframe}")
 
@@ -204,7 +229,7 @@ class CandleStore:
                 f"nothing to delete: no {normalise_exchange(exchange)} {normalise_pair(pair)} "
                 f"{timeframe} candles are stored in {self.root}"
             )
-        with self._lock(normalise_exchange(exchange), normalise_pair(pair), timeframe):
+        with self.lock(normalise_exchange(exchange), normalise_pair(pair), timeframe):
             entry = self._entry(path)
             path.unlink()
         for folder in (path.parent, path.parent.parent):
@@ -271,6 +296,11 @@ class CandleStore:
             f"candlewick data import PATH --exchange {exchange} --pair {pair} "
             f"--timeframe {timeframe}"
         )
+
+
+def wall_clock_ms() -> int:
+    """Now, in ms UTC, plus :data:`CLOCK_SKEW_MS`: bars opening later are in the future."""
+    return int(time.time() * 1000) + CLOCK_SKEW_MS
 
 
 def column_numpy(column: pa.ChunkedArray) -> npt.NDArray[Any]:
