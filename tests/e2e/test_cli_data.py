@@ -139,17 +139,19 @@ def test_delete(home: Path) -> None:
     assert "is empty" in run(home, "list").output
 
 
+def entry_point(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real console entry point in a subprocess."""
+    env = {**os.environ, "CANDLEWICK_HOME": str(home), "COLUMNS": "200"}
+    code = "from candlewick.cli.main import main; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True
+    )
+
+
 def test_entry_point_prints_errors_without_traceback(home: Path, tmp_path: Path) -> None:
     bad = tmp_path / "binance_BTC-USDT_1m.csv"
     bad.write_text("timestamp,open,high,low,close,volume\n1704067200000,1,2,0.5,1.5\n")
-    env = {**os.environ, "CANDLEWICK_HOME": str(home), "COLUMNS": "200"}
-    code = "from candlewick.cli.main import main; main()"
-    done = subprocess.run(
-        [sys.executable, "-c", code, "data", "import", str(bad)],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    done = entry_point(home, "data", "import", str(bad))
     assert done.returncode == 2
     assert "error:" in done.stderr and "binance_BTC-USDT_1m.csv" in done.stderr
     assert "Expected 6 columns" in done.stderr
@@ -165,14 +167,7 @@ def test_bad_values_are_refused_by_the_entry_point_naming_the_line(
         "1704067200000,1,2,0.5,1.5,3\n"
         "1704067260000,1,inf,0.5,1.5,3\n"
     )
-    env = {**os.environ, "CANDLEWICK_HOME": str(home), "COLUMNS": "200"}
-    code = "from candlewick.cli.main import main; main()"
-    done = subprocess.run(
-        [sys.executable, "-c", code, "data", "import", str(bad)],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    done = entry_point(home, "data", "import", str(bad))
     assert done.returncode == 2
     err = " ".join(done.stderr.split())  # Rich wraps long lines
     assert str(bad) in err and "refused, nothing was stored" in err
