@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from candlewick.config.models import TradingConfig, UserConfig
+from candlewick.config.pipeline_check import check_pipeline
 from candlewick.config.secrets import find_secrets
 from candlewick.config.yaml_reader import FieldPath, YamlDocument, load_yaml_document
 from candlewick.errors import ConfigError
@@ -162,11 +163,16 @@ def parse_model(
 
 
 def load_trading_config(path: Path) -> TradingConfig:
-    """Read, validate and cross-check a trading config file (registries included)."""
+    """Read, validate and cross-check a trading config file: the checks ``backtest`` runs.
+
+    Registered names and parameters are checked, then the strategy is built and run on sample
+    candles as the backtest would (:func:`~candlewick.config.pipeline_check.check_pipeline`).
+    """
     document = read_document(path)
     config = parse_model(TradingConfig, document.data, str(path), document.lines)
     load_plugins(config, base_dir=path.parent)
     check_references(config, str(path))
+    check_pipeline(config, str(path))
     return config
 
 

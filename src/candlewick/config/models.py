@@ -13,7 +13,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from candlewick.core.timeframes import SUPPORTED_TIMEFRAMES, timeframe_ms
 
@@ -38,8 +46,25 @@ MAX_BARS = 1_000_000
 MAX_CASH = Decimal(10**12)
 
 
+#: Largest magnitude of a number in params (owners check their own, tighter bounds).
+MAX_PARAM_NUMBER = 10**15
+
+
+def _params_in_range(params: dict[str, ParamValue]) -> dict[str, ParamValue]:
+    for key, value in params.items():
+        numbers = value if isinstance(value, list) else [value]
+        for number in numbers:
+            if isinstance(number, int | float) and abs(number) > MAX_PARAM_NUMBER:
+                raise ValueError(
+                    f"{key}: {number!r} is out of range; numbers in params lie within +-1e15"
+                )
+    return params
+
+
 #: The params of a setup, filter, indicator or sizing rule (checked by their owner).
-Params = Annotated[dict[str, ParamValue], Field(max_length=MAX_PARAMS)]
+Params = Annotated[
+    dict[str, ParamValue], Field(max_length=MAX_PARAMS), AfterValidator(_params_in_range)
+]
 
 
 class _Model(BaseModel):
