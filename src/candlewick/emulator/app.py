@@ -10,7 +10,7 @@ from aiohttp import web
 
 from candlewick.emulator.config import EmulatorConfig
 from candlewick.emulator.runtime import Emulator, open_emulator
-from candlewick.emulator.server import build_app
+from candlewick.emulator.server import make_runner
 
 
 def summary(emulator: Emulator) -> str:
@@ -26,7 +26,7 @@ def summary(emulator: Emulator) -> str:
 async def serve_until_stopped(config: EmulatorConfig, announce: Callable[[str, str], None]) -> None:
     """Serve ``config`` until SIGINT or SIGTERM, then save the state and stop."""
     emulator = open_emulator(config)
-    runner = web.AppRunner(build_app(emulator), shutdown_timeout=2.0)
+    runner = make_runner(emulator)
     await runner.setup()
     try:
         site = web.TCPSite(runner, config.host, config.port)

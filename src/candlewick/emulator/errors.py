@@ -79,6 +79,28 @@ def bad_signature() -> ApiError:
     return ApiError(-1022, "Signature for this request is not valid.")
 
 
+def illegal_characters(param: str, pattern: str) -> ApiError:
+    """-1100: a parameter does not match its legal pattern."""
+    return ApiError(
+        -1100, f"Illegal characters found in parameter '{param}'; legal range is '{pattern}'."
+    )
+
+
+def too_many_parameters() -> ApiError:
+    """-1101: the request is larger than the server reads (413: the body)."""
+    return ApiError(-1101, "Too many parameters sent for this endpoint.", 413)
+
+
+def duplicate_parameter() -> ApiError:
+    """-1101: a parameter was sent twice."""
+    return ApiError(-1101, "Duplicate values for a parameter detected.")
+
+
+def overflowed(param: str) -> ApiError:
+    """-1108: a whole number above what a 64-bit integer holds."""
+    return ApiError(-1108, f"Parameter '{param}' overflowed.")
+
+
 def mandatory(param: str) -> ApiError:
     """-1102: a required parameter is missing or malformed."""
     return ApiError(

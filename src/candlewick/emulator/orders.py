@@ -3,19 +3,16 @@ and ``executionReport`` events."""
 
 from __future__ import annotations
 
-import re
-import secrets
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from candlewick.emulator import errors
+from candlewick.emulator.params import client_order_id, decimal_param
 from candlewick.emulator.rules import ORDER_TYPES, SymbolRules, dstr
 
 ZERO = Decimal(0)
-_CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
-_DECIMAL = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
 STOP_TYPES = ("STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT")
 _ACK_KEYS = ("symbol", "orderId", "orderListId", "clientOrderId")
 
@@ -255,23 +252,6 @@ class Trade:
         }
 
 
-def decimal_param(params: dict[str, str], name: str) -> Decimal | None:
-    """A decimal parameter, None when absent; -1100 when it is not a plain positive decimal."""
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return None
-    if _DECIMAL.match(raw) is None:
-        raise errors.ApiError(
-            -1100,
-            f"Illegal characters found in parameter '{name}'; legal range is "
-            "'^([0-9]{1,20})(\\.[0-9]{1,20})?$'.",
-        )
-    try:
-        return Decimal(raw)
-    except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
-        raise errors.mandatory(name) from None
-
-
 def _required(params: dict[str, str], name: str) -> Decimal:
     value = decimal_param(params, name)
     if value is None:
@@ -324,13 +304,7 @@ def parse_new_order(params: dict[str, str], rules: SymbolRules) -> NewOrder:
             rules.check_price(value)
     if quantity is not None:
         rules.check_qty(quantity)
-    client_id = params.get("newClientOrderId") or generated_client_id()
-    if _CLIENT_ID.match(client_id) is None:
-        raise errors.ApiError(
-            -1100,
-            "Illegal characters found in parameter 'newClientOrderId'; legal range is "
-            "'^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.",
-        )
+    client_id = client_order_id(params)
     resp = params.get("newOrderRespType") or ("FULL" if kind in ("MARKET", "LIMIT") else "ACK")
     if resp not in ("ACK", "RESULT", "FULL"):
         raise errors.invalid_parameter("newOrderRespType")
@@ -346,8 +320,3 @@ def parse_new_order(params: dict[str, str], rules: SymbolRules) -> NewOrder:
         client_order_id=client_id,
         resp_type=resp,
     )
-
-
-def generated_client_id() -> str:
-    """A client order id as Binance generates one (22 characters)."""
-    return secrets.token_urlsafe(16).replace("-", "x").replace("_", "y")[:22]

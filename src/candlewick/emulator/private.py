@@ -12,8 +12,9 @@ import zlib
 from typing import Any
 
 from candlewick.emulator import errors
-from candlewick.emulator.orders import Order, generated_client_id, parse_new_order
-from candlewick.emulator.public import int_param, listing
+from candlewick.emulator.orders import Order, parse_new_order
+from candlewick.emulator.params import client_order_id, generated_client_id, int_param, time_param
+from candlewick.emulator.public import listing
 from candlewick.emulator.server import Call, DropConnection, Endpoint, fixed
 
 MAX_ROWS = 1000
@@ -88,7 +89,7 @@ async def cancel_order(call: Call) -> dict[str, Any]:
     """DELETE /api/v3/order."""
     found = listing(call)
     order_id, client_id = _order_ids(call)
-    cancel_id = call.params.get("newClientOrderId") or generated_client_id()
+    cancel_id = client_order_id(call.params)
     order = call.emulator.engine.cancel(
         _account(call), found.rules.symbol, order_id, client_id, cancel_id
     )
@@ -119,8 +120,8 @@ def _window(call: Call, items: list[Any], key: str, id_key: str, id_param: str) 
     """Binance's selection: ``fromId``/``orderId`` or the time range, then ``limit``."""
     limit = _limit(call)
     first_id = int_param(call.params, id_param)
-    start = int_param(call.params, "startTime")
-    end = int_param(call.params, "endTime")
+    start = time_param(call.params, "startTime")
+    end = time_param(call.params, "endTime")
     if first_id is not None:
         chosen = [x for x in items if getattr(x, id_key) >= first_id]
         return chosen[:limit]

@@ -5,11 +5,11 @@ Weights are Binance's current ones (``binance-spot-rules.md`` section 2).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from candlewick.emulator import errors
 from candlewick.emulator.market import INTERVALS
+from candlewick.emulator.params import int_param, is_whole, symbol_list, time_param
 from candlewick.emulator.server import Call, Endpoint, fixed
 from candlewick.emulator.venue import Listing
 
@@ -17,19 +17,6 @@ MAX_KLINES = 1000
 DEFAULT_KLINES = 500
 MAX_DEPTH = 5000
 DEFAULT_DEPTH = 100
-
-
-def int_param(params: dict[str, str], name: str, default: int | None = None) -> int | None:
-    """An integer parameter, ``default`` when absent; -1100 when it is not a whole number."""
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.lstrip("-").isdigit():
-        raise errors.ApiError(
-            -1100,
-            f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.",
-        )
-    return int(raw)
 
 
 def listing(call: Call, name: str = "symbol") -> Listing:
@@ -41,20 +28,6 @@ def listing(call: Call, name: str = "symbol") -> Listing:
     if found is None:
         raise errors.bad_symbol()
     return found
-
-
-def symbol_list(params: dict[str, str]) -> list[str] | None:
-    """The ``symbols`` parameter (a JSON array of names), None when absent."""
-    raw = params.get("symbols")
-    if raw is None:
-        return None
-    try:
-        names = json.loads(raw)
-    except ValueError:
-        raise errors.invalid_parameter("symbols") from None
-    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-        raise errors.invalid_parameter("symbols")
-    return [n.upper() for n in names]
 
 
 async def ping(call: Call) -> dict[str, Any]:
@@ -117,8 +90,8 @@ async def klines(call: Call) -> list[list[Any]]:
     assert limit is not None
     if not 1 <= limit <= MAX_KLINES:
         raise errors.invalid_parameter("limit")
-    start = int_param(call.params, "startTime")
-    end = int_param(call.params, "endTime")
+    start = time_param(call.params, "startTime")
+    end = time_param(call.params, "endTime")
     if start is not None and end is not None and start > end:
         raise errors.invalid_parameter("startTime")
     return found.market.klines(interval, call.emulator.now(), start, end, limit)
@@ -190,7 +163,7 @@ async def avg_price(call: Call) -> dict[str, Any]:
 
 def _depth_weight(params: dict[str, str]) -> int:
     raw = params.get("limit", "")
-    limit = int(raw) if raw.isdigit() else DEFAULT_DEPTH
+    limit = min(int(raw), MAX_DEPTH + 1) if is_whole(raw) else DEFAULT_DEPTH
     return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
 
 

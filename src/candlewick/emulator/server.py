@@ -17,15 +17,18 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
 
 from aiohttp import web
+from aiohttp.http_exceptions import LineTooLong
+from aiohttp.web_protocol import RequestHandler
 
 from candlewick.emulator import errors
 from candlewick.emulator.errors import ApiError
+from candlewick.emulator.params import parse_query
 from candlewick.emulator.runtime import Emulator
 
 EMULATOR: web.AppKey[Emulator] = web.AppKey("emulator", Emulator)
+MAX_BODY = 1024**2  # bytes of a request body (aiohttp's default)
 _log = logging.getLogger("candlewick.emulator")
 _REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
             504: "Gateway Timeout"}  # fmt: skip
@@ -82,24 +85,25 @@ def json_response(
     )
 
 
-async def _read_call(request: web.Request, emulator: Emulator) -> Call:
-    raw_path = request.raw_path
-    query_raw = raw_path.split("?", 1)[1] if "?" in raw_path else ""
-    body_raw = await request.text() if request.can_read_body else ""
-    params: dict[str, str] = {}
+async def _read_params(call: Call) -> None:
+    """Read the body and both parts' parameters (ApiError: -1101 for a repeated one)."""
+    request = call.request
+    call.body_raw = await request.text() if request.can_read_body else ""
     # Body first, then the query string, so that a parameter in both takes the query's value.
-    for raw in (body_raw, query_raw):
-        params.update(parse_qsl(raw, keep_blank_values=True))
-    return Call(request, emulator, params, query_raw, body_raw, request.remote or "unknown")
+    for raw in (call.body_raw, call.query_raw):
+        call.params.update(parse_query(raw))
 
 
 def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         emulator = request.app[EMULATOR]
-        call = await _read_call(request, emulator)
         weight = 0
         code: int | None = None
+        raw_path = request.raw_path
+        query_raw = raw_path.split("?", 1)[1] if "?" in raw_path else ""
+        call = Call(request, emulator, {}, query_raw, "", request.remote or "unknown")
         try:
+            await _read_params(call)
             delay = emulator.faults.delay_seconds()
             if delay:
                 await asyncio.sleep(delay)
@@ -122,6 +126,10 @@ def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRe
         except ApiError as exc:
             code = exc.code
             response = json_response(exc.body(), exc.status, exc.headers)
+        except web.HTTPRequestEntityTooLarge:
+            error = errors.too_many_parameters()
+            code = error.code
+            response = json_response(error.body(), error.status)
         except DropConnection:
             if request.transport is not None:
                 request.transport.close()
@@ -151,11 +159,72 @@ def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRe
     return handle
 
 
+@web.middleware
+async def _too_large(request: web.Request, handler: Any) -> web.StreamResponse:
+    """A body over the size limit: JSON (Binance's -1101, or the control API's error)."""
+    try:
+        response: web.StreamResponse = await handler(request)
+    except web.HTTPRequestEntityTooLarge:
+        if request.path.startswith("/_emulator"):
+            return json_response({"error": f"request body over {MAX_BODY} bytes"}, 413)
+        error = errors.too_many_parameters()
+        return json_response(error.body(), error.status)
+    return response
+
+
+class _JsonErrorHandler(RequestHandler):
+    """aiohttp's connection handler, answering requests it cannot parse with Binance JSON."""
+
+    __slots__ = ()
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        """A request line or header too long (-1101), anything else unparseable (-1100)."""
+        super().handle_error(request, status, exc, message)  # logs; refuses a started answer
+        if isinstance(exc, LineTooLong):
+            error = errors.too_many_parameters()
+        elif status < 500:
+            error = ApiError(-1100, "Illegal characters found in a parameter.")
+        else:
+            error = errors.unknown()
+        response = json_response(error.body(), status)
+        response.force_close()
+        return response
+
+
+class _JsonErrorServer(web.Server):
+    def __call__(self) -> RequestHandler:
+        return _JsonErrorHandler(self, loop=self._loop, **self._kwargs)
+
+
+class EmulatorRunner(web.AppRunner):
+    """The runner of the emulator's app: unparseable requests too get Binance's JSON."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        return _JsonErrorServer(
+            server.request_handler,
+            request_factory=server.request_factory,
+            handler_cancellation=server.handler_cancellation,
+            **self._kwargs,
+        )
+
+
+def make_runner(emulator: Emulator, shutdown_timeout: float = 2.0) -> web.AppRunner:
+    """An aiohttp runner serving ``emulator`` (``await runner.setup()``, then a site)."""
+    return EmulatorRunner(build_app(emulator), shutdown_timeout=shutdown_timeout)
+
+
 def build_app(emulator: Emulator) -> web.Application:
     """The aiohttp application serving ``emulator``."""
     from candlewick.emulator import control, private, public, streams, wsapi
 
-    app = web.Application()
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[_too_large])
     app[EMULATOR] = emulator
     endpoints = [*public.ENDPOINTS, *private.ENDPOINTS]
     for endpoint in endpoints:

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from candlewick.emulator.config import EmulatorConfig
 from candlewick.emulator.runtime import Emulator, open_emulator
-from candlewick.emulator.server import build_app
+from candlewick.emulator.server import make_runner
 
 #: The shared data files of one 30-day window (2026-03-23 .. 2026-04-22), by market.
 MARCH_2026 = {
@@ -78,7 +78,7 @@ async def serve(
 ) -> AsyncIterator[Running]:
     """Serve ``config`` on ``config.host`` (port 0: ephemeral) until the block ends."""
     emulator = emulator or open_emulator(config, store_root)
-    runner = web.AppRunner(build_app(emulator), shutdown_timeout=1.0)
+    runner = make_runner(emulator, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port)
     await site.start()
