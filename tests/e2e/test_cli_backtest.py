@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,37 @@ def peeking(frame, params):
     return SetupSignals(up, ~up)
 '''
 
+# A filter that reads the future and only ever removes entries.
+FUTURE_FILTER_PLUGIN = '''
+from candlewick.signals import filter_, verdict
+
+
+@filter_("drops_before_a_fall", defaults={})
+def drops_before_a_fall(frame, entries, params):
+    """Rejects an entry when the next close is lower."""
+    close = frame["close"]
+    falls = (close.shift(-1) < close).to_numpy()
+    return verdict(entries, ~falls, lambda i: "the next close is lower")
+'''
+
+# Memoises its (future-reading) signals on the first, longest history it is given.
+MEMO_PLUGIN = '''
+from candlewick.signals import SetupSignals, setup
+
+_memo = {}
+
+
+@setup("memo_peek", defaults={})
+def memo_peek(frame, params):
+    """Next close higher, computed once per series and sliced afterwards."""
+    key = int(frame["timestamp"].iloc[0])
+    if key not in _memo or len(_memo[key]) < len(frame):
+        close = frame["close"]
+        _memo[key] = (close.shift(-1) > close).to_numpy()
+    up = _memo[key][: len(frame)]
+    return SetupSignals(up, ~up)
+'''
+
 XRP_CONFIG = """
 name: {name}
 pairs: [XRP/USDT]
@@ -39,6 +71,7 @@ indicators:
 setups:
   - name: {setup}
     params: {params}
+filters: {filters}
 """
 
 
@@ -82,15 +115,26 @@ def test_demo_backtests_the_reference_and_writes_the_report(tmp_path: Path) -> N
     assert "trades: 3114" in again.stdout
 
 
-def _xrp_config(tmp_path: Path, name: str, setup: str, params: str, plugins: str = "") -> Path:
+def _xrp_config(
+    tmp_path: Path, name: str, setup: str, params: str, plugins: str = "", filters: str = "[]"
+) -> Path:
     path = tmp_path / f"{name}.yaml"
-    path.write_text(XRP_CONFIG.format(name=name, setup=setup, params=params, plugins=plugins))
+    path.write_text(
+        XRP_CONFIG.format(name=name, setup=setup, params=params, plugins=plugins, filters=filters)
+    )
     return path
 
 
-def test_check_lookahead_catches_a_setup_reading_the_future(tmp_path: Path) -> None:
-    (tmp_path / "peeking.py").write_text(PEEKING_PLUGIN)
-    config = _xrp_config(tmp_path, "peek", "peeking", "{}", plugins="peeking.py")
+@pytest.mark.parametrize(
+    ("plugin", "setup"),
+    [(PEEKING_PLUGIN, "peeking"), (MEMO_PLUGIN, "memo_peek")],
+    ids=["reads the next bar", "hides it behind state kept between calls"],
+)
+def test_check_lookahead_catches_a_setup_reading_the_future(
+    tmp_path: Path, plugin: str, setup: str
+) -> None:
+    (tmp_path / f"{setup}.py").write_text(plugin)
+    config = _xrp_config(tmp_path, setup, setup, "{}", plugins=f"{setup}.py")
     result = run(tmp_path, "backtest", "-c", str(config), "--check-lookahead", "--no-save")
     assert result.returncode == 3, result.stdout + result.stderr
     assert "lookahead check XRP/USDT:" in result.stdout
@@ -102,6 +146,43 @@ def test_check_lookahead_passes_a_clean_strategy(tmp_path: Path) -> None:
     result = run(tmp_path, "backtest", "-c", str(config), "--check-lookahead", "--no-save")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "lookahead check XRP/USDT: clean" in result.stdout
+    assert re.search(
+        r"\d+ truncated histories \(\d+ after kept signals, \d+ after rejected", result.stdout
+    )
+    seed = re.search(r"seed (\d+)\)", result.stdout)
+    assert seed is not None and f"--lookahead-seed {seed[1]}" in result.stdout
+
+
+def test_a_run_failing_the_lookahead_check_is_stored_marked(tmp_path: Path) -> None:
+    (tmp_path / "future_filter.py").write_text(FUTURE_FILTER_PLUGIN)
+    config = _xrp_config(
+        tmp_path,
+        "removes",
+        "ma_cross",
+        "{fast: sma_fast, slow: sma_slow}",
+        plugins="future_filter.py",
+        filters="[{name: drops_before_a_fall}]",
+    )
+    out = tmp_path / "out.json"
+    args = ("-c", str(config), "--check-lookahead", "--lookahead-seed", "42", "--html")
+    result = run(tmp_path, "backtest", *args, "--json", str(out))
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "(after rejected entries)" in result.stdout  # what caught it
+    assert "seed 42)" in result.stdout
+    run_id = re.search(r"run id (\w+)", result.stdout)
+    assert run_id is not None
+    assert "stored marked lookahead_failed" in result.stdout
+
+    listed = run(tmp_path, "runs", "list")
+    row = next(line for line in listed.stdout.splitlines() if run_id[1] in line)
+    assert "✗ lookahead" in row
+    doc = json.loads(out.read_text())
+    assert doc["status"] == "lookahead_failed"
+    pair = doc["checks"]["lookahead"]["pairs"]["XRP/USDT"]
+    assert pair["cuts_by_kind"]["rejected"] > 0 and pair["differences"] > 0
+    assert pair["seed"] == 42
+    page = (tmp_path / "reports" / f"{run_id[1]}.html").read_text()
+    assert 'class="banner"' in page and "FAILED the lookahead check" in page
 
 
 def test_bad_config_is_a_clear_message_not_a_traceback(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from candlewick.errors import StorageError
+from candlewick.modes.backtest import LOOKAHEAD_FAILED
 from candlewick.storage.db import MIGRATIONS_DIR, Database, open_database
 from candlewick.storage.models import RunStatus
 from candlewick.storage.runs import RunRepository
@@ -74,6 +75,10 @@ def test_list_can_leave_out_failed_runs(repo: RunRepository) -> None:
     repo.save(make_run_record(created_at=base + HOUR_MS), status="lookahead_failed", checks=CHECKS)
     assert [s.id for s in repo.list(status=RunStatus.OK)] == [ok_id]
     assert len(repo.list()) == 2
+
+
+def test_the_backtest_marks_failed_runs_with_the_stored_status() -> None:
+    assert RunStatus.LOOKAHEAD_FAILED.value == LOOKAHEAD_FAILED
 
 
 def test_an_unknown_status_is_refused(repo: RunRepository) -> None:

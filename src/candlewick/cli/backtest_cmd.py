@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import gc
+import secrets
 import time
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
 
     from candlewick.config.models import TradingConfig
     from candlewick.core.types import BacktestResult, Candles
-    from candlewick.signals.lookahead import LookaheadReport
 
 
 def _progress_bar(console: Console) -> Progress:
@@ -47,12 +47,23 @@ def run_and_report(
     html: bool,
     json_path: Path | None,
     console: Console,
+    lookahead_seed: int | None = None,
 ) -> str | None:
-    """Run one backtest with progress, print its summary, store it; return the run id."""
+    """Run one backtest with progress, print its summary, store it; return the run id.
+
+    With ``check_lookahead`` a run whose signals read the future is stored (and reported)
+    marked ``lookahead_failed``, and the command exits with code 3.
+    """
     from candlewick.core.metrics import compute_metrics, per_pair_metrics
     from candlewick.core.types import RunRecord
     from candlewick.data.store import CandleStore
-    from candlewick.modes.backtest import load_candles, lookahead_reports, run_backtest_job
+    from candlewick.modes.backtest import (
+        LOOKAHEAD_FAILED,
+        load_candles,
+        lookahead_checks,
+        lookahead_reports,
+        run_backtest_job,
+    )
     from candlewick.modes.strategy import config_snapshot
     from candlewick.paths import candle_store_dir
     from candlewick.report.terminal import print_summary
@@ -65,8 +76,13 @@ def run_and_report(
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=stage, completed=done + 1, total=total + 1)
 
+        checks, status = None, "ok"
         if check_lookahead:
-            reports = lookahead_reports(config, candles, progress)
+            seed = secrets.randbelow(2**32) if lookahead_seed is None else lookahead_seed
+            reports = lookahead_reports(config, candles, progress, seed=seed)
+            checks = {"lookahead": lookahead_checks(reports, seed)}
+            if not checks["lookahead"]["ok"]:
+                status = LOOKAHEAD_FAILED
         result, _timings = run_backtest_job(config, candles, progress)
         # A short-lived process: move the run's many small objects (trades, decimals) out of
         # the cyclic collector's sight so that it does not rescan them for the rest of the run.
@@ -100,56 +116,41 @@ def run_and_report(
         )
         database = open_database()
         try:
-            run_id = RunRepository(database).save(record)
+            run_id = RunRepository(database).save(record, status=status, checks=checks)
         finally:
             database.dispose()
 
-    print_summary(console, result, metrics, per_pair, run_id=run_id)
+    print_summary(console, result, metrics, per_pair, run_id=run_id, status=status, checks=checks)
     console.print(
         f"trades: [bold]{len(result.trades)}[/]  final equity: "
         f"[bold]{result.final_equity:.8f}[/] {result.quote}  "
         f"({time.perf_counter() - clock:.2f} s)"
     )
-    if check_lookahead:
-        _print_lookahead(console, reports)
+    if checks is not None:
+        console.print(
+            f"[dim]the random cuts are reproduced with --lookahead-seed "
+            f"{checks['lookahead']['seed']}[/]"
+        )
     if json_path is not None:
         from candlewick.report.json_report import write_json
 
-        console.print(f"JSON report: {write_json(json_path, result, metrics, per_pair)}")
+        path = write_json(json_path, result, metrics, per_pair, status=status, checks=checks)
+        console.print(f"JSON report: {path}")
     if html:
-        _write_html(console, config, result, metrics, per_pair, candles, run_id)
+        _write_html(console, config, result, metrics, per_pair, candles, run_id, status, checks)
     if run_id:
         console.print(
             f"run id [bold cyan]{run_id}[/] · `candlewick runs show {run_id}` · "
             f"`candlewick report {run_id} --open`"
         )
-    if check_lookahead and any(not r.ok for r in reports.values()):
+        if status != "ok":
+            console.print(
+                f"[bold red]run {run_id} stored marked {status}[/]: `candlewick runs list` and "
+                "its reports show it; its results are not achievable"
+            )
+    if status != "ok":
         raise typer.Exit(3)
     return run_id
-
-
-def _print_lookahead(console: Console, reports: Mapping[str, LookaheadReport]) -> None:
-    for pair, report in reports.items():
-        if report.ok:
-            console.print(
-                f"[green]lookahead check {pair}: clean[/] ({len(report.cuts)} truncated histories)"
-            )
-            continue
-        console.print(
-            f"[bold red]lookahead check {pair}: {len(report.differences)} signal(s) change "
-            f"when the future is cut off[/] — the strategy reads data it could not have had:"
-        )
-        for diff in report.differences[:10]:
-            console.print(
-                f"  bar {diff.bar} ({_iso(diff.timestamp)}): {diff.signal} was {diff.full} on full "
-                f"history, {diff.truncated} with history cut at {diff.cut} bars"
-            )
-
-
-def _iso(ms: int | None) -> str:
-    from datetime import UTC, datetime
-
-    return "?" if ms is None else datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def _write_html(
@@ -160,6 +161,8 @@ def _write_html(
     per_pair: Sequence[Mapping[str, object]],
     candles: dict[str, Candles],
     run_id: str | None,
+    status: str,
+    checks: Mapping[str, Any] | None,
 ) -> None:
     from candlewick.paths import reports_dir
     from candlewick.report.html import write_html
@@ -173,6 +176,8 @@ def _write_html(
         candles,
         f"{config.name} · backtest",
         run_id=run_id,
+        status=status,
+        checks=checks,
     )
     console.print(f"HTML report: [bold]{path}[/]")
 
@@ -185,9 +190,19 @@ def backtest(
         bool,
         typer.Option(
             "--check-lookahead",
-            help="recompute signals on truncated history; exit 3 if any signal changes",
+            help="recompute signals on truncated histories (after kept and rejected signals, "
+            "at random and evenly spaced bars) with fresh plugin state; a run whose signals "
+            "change is stored marked lookahead_failed and the command exits with 3",
         ),
     ] = False,
+    lookahead_seed: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=2**32 - 1,
+            help="seed of the lookahead check's random cuts [default: drawn, and printed]",
+        ),
+    ] = None,
     save: Annotated[bool, typer.Option(help="store the run in the database")] = True,
     html: Annotated[bool, typer.Option("--html", help="also write the HTML report")] = False,
     json_path: Annotated[Path | None, typer.Option("--json", help="write a JSON report")] = None,
@@ -207,6 +222,7 @@ def backtest(
         html=html,
         json_path=json_path,
         console=console,
+        lookahead_seed=lookahead_seed,
     )
 
 

@@ -71,7 +71,10 @@ def report(
         None, "--out", "-o", help="Write the file here instead of <data dir>/reports/<run id>."
     ),
 ) -> None:
-    """Write the report of a stored run (HTML with charts by default) and print its path."""
+    """Write the report of a stored run (HTML with charts by default) and print its path.
+
+    A run that failed its lookahead check gets a banner saying so in every format.
+    """
     from candlewick.core.metrics import compute_metrics, per_pair_metrics
     from candlewick.paths import reports_dir
     from candlewick.storage.db import open_database
@@ -79,7 +82,10 @@ def report(
 
     console = Console()
     with open_database() as db:
-        record = RunRepository(db).get(run_id)
+        repo = RunRepository(db)
+        record = repo.get(run_id)
+        summary = repo.summary(record.run_id)
+    status, checks = summary.status, summary.checks
     result = record.result
     metrics = compute_metrics(result)
     per_pair = per_pair_metrics(result)
@@ -87,14 +93,16 @@ def report(
     if fmt is ReportFormat.TEXT:
         from candlewick.report.terminal import print_summary
 
-        print_summary(console, result, metrics, per_pair, run_id=record.run_id)
+        print_summary(
+            console, result, metrics, per_pair, run_id=record.run_id, status=status, checks=checks
+        )
         return
 
     path = out if out is not None else reports_dir() / f"{record.run_id}.{fmt.value}"
     if fmt is ReportFormat.JSON:
         from candlewick.report.json_report import write_json
 
-        write_json(path, record, metrics, per_pair)
+        write_json(path, record, metrics, per_pair, status=status, checks=checks)
     else:
         from candlewick.report.html import write_html
 
@@ -107,6 +115,8 @@ def report(
             _load_candles(record, console),
             title,
             run_id=record.run_id,
+            status=status,
+            checks=checks,
         )
     size_mb = path.stat().st_size / 1e6
     console.print(f"Report written: {escape(str(path))} ({size_mb:.1f} MB)", soft_wrap=True)

@@ -20,7 +20,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from candlewick.core.types import RunRecord, Trade
-    from candlewick.storage.runs import RunRepository
+    from candlewick.storage.runs import RunRepository, RunSummary
 
 app = typer.Typer(
     help="Stored runs: list, show and delete the backtests saved in the database.",
@@ -52,15 +52,27 @@ def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def _check_mark(summary: RunSummary, named: bool) -> str:
+    """``✗`` (``✗ lookahead`` when ``named``) for a run that failed that check, ``✓`` for one
+    checked clean, ``-`` for one not checked."""
+    if summary.failed:
+        name = f" {summary.status.removesuffix('_failed')}" if named else ""
+        return f"[bold red]✗{name}[/]"
+    return "[green]✓[/]" if summary.checks else "-"
+
+
 @app.command("list")
 def list_runs(
     limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many runs, newest first."),
     kind: str | None = typer.Option(None, "--kind", help="Only runs of this kind (backtest...)."),
+    status: str | None = typer.Option(
+        None, "--status", help="Only runs with this status: ok or lookahead_failed."
+    ),
 ) -> None:
-    """List the newest stored runs."""
+    """List the newest stored runs; a run that failed its lookahead check is marked ✗."""
     console = Console()
     with _repository() as repo:
-        summaries = repo.list(limit=limit, kind=kind)
+        summaries = repo.list(limit=limit, kind=kind, status=status)
         where = repo.db.display_url
     if not summaries:
         console.print(
@@ -79,6 +91,7 @@ def list_runs(
     if medium:
         table.add_column("pairs", max_width=30)
     table.add_column("tf", no_wrap=True)
+    table.add_column("check", no_wrap=True)
     if wide:
         table.add_column("period", no_wrap=True)
     for header in ("trades", "return", "max DD", "sharpe"):
@@ -90,7 +103,7 @@ def list_runs(
         row += [s.kind] if wide else []
         row += [s.name]
         row += [", ".join(s.pairs)] if medium else []
-        row += [s.timeframe]
+        row += [s.timeframe, _check_mark(s, named=medium)]
         row += [f"{_when(s.start_ts)[:10]} → {_when(s.end_ts)[:10]}"] if wide else []
         row += [
             str(s.trade_count),
@@ -101,6 +114,15 @@ def list_runs(
         row += [f"{s.final_equity:,.2f}"] if wide else []
         table.add_row(*row)
     console.print(table)
+    failed = [s.id for s in summaries if s.failed]
+    if failed:
+        one = len(failed) == 1
+        console.print(
+            f"[bold red]{len(failed)} run{'' if one else 's'} failed {'its' if one else 'their'} "
+            f"lookahead check ({', '.join(failed)})[/]: the results are not achievable; "
+            "`candlewick runs show ID` says why",
+            soft_wrap=True,
+        )
     console.print(f"[dim]{len(summaries)} newest runs in {where}[/]", soft_wrap=True)
 
 
@@ -112,20 +134,26 @@ def show_run(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (amounts as exact strings)."),
 ) -> None:
-    """Show one run: what was run, its metrics and its first trades."""
+    """Show one run: what was run, its status and checks, its metrics and its first trades."""
+    from candlewick.report.terminal import print_banner, print_checks
+
     with _repository() as repo:
         record = repo.get(run_id)
+        summary = repo.summary(record.run_id)
     if as_json:
         n_json = len(record.result.trades) if trades is None else trades
-        typer.echo(json.dumps(_as_json(record, n_json), indent=2))
+        doc = _as_json(record, n_json) | {"status": summary.status, "checks": summary.checks}
+        typer.echo(json.dumps(doc, indent=2))
         return
     console = Console()
+    print_banner(console, summary.status, summary.checks)
     result = record.result
     ret = result.final_equity / result.initial_cash - 1 if result.initial_cash else None
     facts = [
         ("id", record.run_id),
         ("name", record.name),
         ("kind", record.kind),
+        ("status", f"[bold red]{summary.status}[/]" if summary.failed else summary.status),
         ("created", f"{_when(record.created_at, seconds=True)} UTC"),
         ("exchange", record.exchange),
         ("pairs", ", ".join(record.pairs)),
@@ -139,6 +167,7 @@ def show_run(
     if result.halted_at is not None:
         facts.append(("halted at", f"{_when(result.halted_at)} UTC"))
     console.print(_grid(facts, per_row=1))
+    print_checks(console, summary.checks)
 
     scalars = [
         (key, _metric_text(value))

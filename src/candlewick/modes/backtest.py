@@ -36,6 +36,11 @@ if TYPE_CHECKING:
     from candlewick.signals.generator import Signals
     from candlewick.signals.lookahead import LookaheadReport
 
+LOOKAHEAD_FAILED = "lookahead_failed"
+"""The stored status of a run that failed the lookahead check: the value of
+``candlewick.storage.models.RunStatus.LOOKAHEAD_FAILED``, not imported so that a backtest
+that stores nothing does not load SQLAlchemy."""
+
 #: progress(stage, done, total): stage is a short human label.
 Progress = Callable[[str, int, int], None]
 

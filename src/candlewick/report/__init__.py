@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 Kind = Literal["pct", "ratio", "money", "int", "days", "text", "num"]
 
@@ -138,3 +139,57 @@ EXIT_COLORS: dict[str, str] = {
     "time_stop": "#e377c2",
     "end_of_data": "#8c564b",
 }
+
+
+def short_time(ms: int | None) -> str:
+    """A UTC time from epoch milliseconds, to the minute: ``2024-03-01 14:05``."""
+    if ms is None:
+        return "?"
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _lookahead(checks: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    found = (checks or {}).get("lookahead")
+    return found if isinstance(found, Mapping) else None
+
+
+def status_banner(status: str, checks: Mapping[str, Any] | None) -> str | None:
+    """The warning every view of a run that failed a check shows first (None for "ok")."""
+    if status == "ok":
+        return None
+    lookahead = _lookahead(checks)
+    if lookahead is not None and not lookahead.get("ok", True):
+        pairs = [p for p, doc in lookahead.get("pairs", {}).items() if not doc.get("ok", True)]
+        where = f" ({', '.join(pairs)})" if pairs else ""
+        return (
+            f"This run FAILED the lookahead check{where}: its signals change when the future "
+            "is cut off, so these results could not have been achieved. Do not trust them; fix "
+            "the strategy and check it again with `candlewick backtest --check-lookahead`."
+        )
+    return f"This run's status is {status!r}, not ok: do not trust its results."
+
+
+def check_lines(checks: Mapping[str, Any] | None, limit: int = 5) -> list[str]:
+    """What a run's checks found, one line per pair (verdict, cuts checked, seed) and its
+    first ``limit`` differing signals indented below it; [] when nothing was checked."""
+    lookahead = _lookahead(checks)
+    if lookahead is None:
+        return []
+    # Imported here: the signals package (TA-Lib) is not needed to show unchecked runs.
+    from candlewick.signals.lookahead import cuts_text, describe_difference
+
+    lines = []
+    for pair, doc in lookahead.get("pairs", {}).items():
+        verdict = (
+            "clean"
+            if doc["ok"]
+            else f"{doc['differences']} signal(s) change when the future is cut off"
+        )
+        cuts = cuts_text(doc["cuts_by_kind"], doc.get("seed"), bool(doc.get("repeated")))
+        lines.append(f"lookahead check {pair}: {verdict}; {cuts}")
+        for d in doc.get("first_differences", [])[:limit]:
+            fields = (d["bar"], d["signal"], d["full"], d["truncated"], d["cut"], d["cut_kind"])
+            lines.append("  " + describe_difference(*fields, when=short_time(d["timestamp"])))
+        if doc["differences"] > limit:
+            lines.append(f"  ... and {doc['differences'] - limit} more")
+    return lines

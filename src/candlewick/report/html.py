@@ -32,10 +32,12 @@ from candlewick.report import (
     EXIT_COLORS,
     PAIR_COLUMNS,
     Kind,
+    check_lines,
     format_decimal,
     format_money,
     format_value,
     headline_rows,
+    status_banner,
 )
 
 if TYPE_CHECKING:
@@ -58,6 +60,8 @@ table.kv td:first-child{font-weight:600}caption{text-align:left;font-weight:700;
 .pos{color:#1a7f37}.neg{color:#c62828}
 table.sortable th{cursor:pointer;user-select:none}
 .scroll{max-height:640px;overflow:auto;border:1px solid #eee}
+.banner{background:#fdecea;border:3px solid #c62828;color:#7f0000;padding:12px 16px;
+margin:0 0 16px;font-size:115%;font-weight:600}.banner pre{font-size:80%;font-weight:400}
 """
 
 # Click a header to sort by that column; numbers compare as numbers ("1,234.5", "12.3%").
@@ -385,10 +389,14 @@ def write_html(
     run_id: str | None = None,
     max_candles: int = MAX_CANDLES,
     max_points: int = MAX_CURVE_POINTS,
+    status: str = "ok",
+    checks: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write the report to ``path`` as one self-contained HTML file and return the path.
 
-    ``candles`` maps each pair to its candles (a pair without candles gets no chart).
+    ``candles`` maps each pair to its candles (a pair without candles gets no chart). A run
+    whose ``status`` is not ok gets a red banner above everything; ``checks`` (what was
+    checked and found) are listed under it, or in a note for a clean run.
     The file embeds plotly.js (~4.8 MB) and needs no network to open. The write is atomic:
     a reader (or a crash) sees the previous file or the whole new one.
     """
@@ -417,11 +425,17 @@ def write_html(
         f"{esc(str(metrics.get('start') or '—'))} → {esc(str(metrics.get('end') or '—'))}"
         + (f" · run {esc(run_id)}" if run_id else "")
     )
+    banner = status_banner(status, checks)
+    found = esc("\n".join(check_lines(checks, limit=20)))
+    top, note = "", f'<pre class="note">Checks:\n{found}</pre>' if found else ""
+    if banner is not None:
+        title = f"FAILED · {title}"
+        top, note = f'<div class="banner">⚠ {esc(banner)}<pre>{found}</pre></div>', ""
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>"
-        f'<h1>{esc(title)}</h1><p class="sub">{sub}</p>'
+        f'{top}<h1>{esc(title)}</h1><p class="sub">{sub}</p>{note}'
         f"<h2>Metrics</h2>{_metrics_html(metrics)}<h2>Equity</h2>"
         + "\n".join(parts)
         + f"<script>{_SORT_JS}</script></body></html>\n"

@@ -23,6 +23,7 @@ import numpy as np
 from candlewick.atomic import write_text_atomic
 from candlewick.core.metrics import compute_metrics, exit_reason_stats, iso_utc, per_pair_metrics
 from candlewick.core.types import BacktestResult, RunRecord, Trade
+from candlewick.report import status_banner
 
 SCHEMA = "candlewick.report/1"
 
@@ -93,18 +94,26 @@ def report_dict(
     per_pair: Sequence[Mapping[str, Any]] | None = None,
     *,
     include_curve: bool = True,
+    status: str = "ok",
+    checks: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report as plain Python data (what :func:`to_json` serialises).
 
     ``metrics`` and ``per_pair`` are computed from the result when not given (a run record's
     stored metrics are used when it has any). ``include_curve`` adds the equity curve
-    (one value per bar: ~60 bytes a bar).
+    (one value per bar: ~60 bytes a bar). ``status`` is the run's (``ok`` or the check it
+    failed, then ``warning`` says so) and ``checks`` what was checked and found.
     """
     record = source if isinstance(source, RunRecord) else None
     result = source.result if isinstance(source, RunRecord) else source
     if metrics is None:
         metrics = record.metrics if record is not None and record.metrics else None
-    doc: dict[str, Any] = {"schema": SCHEMA}
+    doc: dict[str, Any] = {"schema": SCHEMA, "status": status}
+    banner = status_banner(status, checks)
+    if banner is not None:
+        doc["warning"] = banner
+    if checks is not None:
+        doc["checks"] = dict(checks)
     if record is not None:
         doc["run"] = {
             "run_id": record.run_id,
@@ -154,9 +163,13 @@ def to_json(
     *,
     include_curve: bool = True,
     indent: int | None = None,
+    status: str = "ok",
+    checks: Mapping[str, Any] | None = None,
 ) -> str:
     """The report of a run record, or of a result and its metrics, as a strict JSON string."""
-    doc = report_dict(source, metrics, per_pair, include_curve=include_curve)
+    doc = report_dict(
+        source, metrics, per_pair, include_curve=include_curve, status=status, checks=checks
+    )
     return json.dumps(doc, default=_default, indent=indent, allow_nan=False, ensure_ascii=False)
 
 
@@ -167,10 +180,15 @@ def write_json(
     per_pair: Sequence[Mapping[str, Any]] | None = None,
     *,
     include_curve: bool = True,
+    status: str = "ok",
+    checks: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write :func:`to_json` to ``path`` (parent folders are created) and return the path.
 
     The write is atomic: a reader (or a crash) sees the previous file or the whole new one.
     """
-    text = to_json(source, metrics, per_pair, include_curve=include_curve) + "\n"
+    text = to_json(
+        source, metrics, per_pair, include_curve=include_curve, status=status, checks=checks
+    )
+    text += "\n"
     return write_text_atomic(Path(path), text)

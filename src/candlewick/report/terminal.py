@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from rich import box
 from rich.columns import Columns
 from rich.console import Console
 from rich.markup import escape
+from rich.panel import Panel
 from rich.table import Table
 
 from candlewick.core.metrics import exit_reason_stats
 from candlewick.core.types import BacktestResult
-from candlewick.report import PAIR_COLUMNS, format_money, format_value, headline_rows
+from candlewick.report import (
+    PAIR_COLUMNS,
+    check_lines,
+    format_money,
+    format_value,
+    headline_rows,
+    status_banner,
+)
 
 
 def _colour(text: str, value: object) -> str:
@@ -84,14 +93,33 @@ def exit_reason_table(result: BacktestResult) -> Table:
     return table
 
 
+def print_banner(console: Console, status: str, checks: Mapping[str, Any] | None) -> None:
+    """A red panel saying the run failed a check (nothing for an ok run)."""
+    banner = status_banner(status, checks)
+    if banner is not None:
+        console.print(Panel(escape(banner), style="bold red", border_style="red"))
+
+
+def print_checks(console: Console, checks: Mapping[str, Any] | None) -> None:
+    """What the run's checks found: one line per pair and check, failures in red."""
+    for line in check_lines(checks):
+        style = None if line.startswith(" ") else "green" if ": clean;" in line else "bold red"
+        console.print(escape(line), style=style, soft_wrap=True)
+
+
 def print_summary(
     console: Console,
     result: BacktestResult,
     metrics: Mapping[str, object],
     per_pair: Sequence[Mapping[str, object]],
     run_id: str | None = None,
+    *,
+    status: str = "ok",
+    checks: Mapping[str, Any] | None = None,
 ) -> None:
-    """Print the summary of one backtest: a header line, metrics, per pair, exit reasons."""
+    """Print the summary of one backtest: a header line, metrics, per pair, exit reasons; a
+    run that failed a check (``status``) starts with a red banner and ends with ``checks``."""
+    print_banner(console, status, checks)
     total = metrics.get("total_return")
     header = (
         f"[bold]{escape(', '.join(result.pairs))}[/] {result.timeframe} · "
@@ -112,3 +140,5 @@ def print_summary(
         )
     if metrics.get("notes"):
         console.print(f"[dim]notes: {escape(str(metrics['notes']))}[/]")
+    print_checks(console, checks)
+    print_banner(console, status, checks)

@@ -31,7 +31,7 @@ Used by ``candlewick backtest --check-lookahead``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +50,8 @@ __all__ = [
     "LookaheadReport",
     "check_lookahead",
     "cut_points",
+    "cuts_text",
+    "describe_difference",
     "rejected_bars",
     "truncating",
 ]
@@ -92,17 +94,35 @@ class LookaheadDiff:
 
     def describe(self, when: str = "") -> str:
         """One human line, ``when`` being the bar's time as the caller prints it."""
-        at = f" ({when})" if when else ""
-        if self.cut_kind == REPEAT:
-            return (
-                f"bar {self.bar}{at}: {self.signal} was {self.full} on the first full-history "
-                f"run, {self.truncated} on the second (the pipeline keeps state between calls)"
-            )
-        kind = f" ({_KIND_TEXT[self.cut_kind]})" if self.cut_kind in _KIND_TEXT else ""
-        return (
-            f"bar {self.bar}{at}: {self.signal} was {self.full} on full history, "
-            f"{self.truncated} with history cut at {self.cut} bars{kind}"
+        return describe_difference(
+            self.bar, self.signal, self.full, self.truncated, self.cut, self.cut_kind, when
         )
+
+
+def describe_difference(
+    bar: int, signal: str, full: bool, truncated: bool, cut: int, cut_kind: str, when: str = ""
+) -> str:
+    """One human line about a differing signal (the fields of :class:`LookaheadDiff`)."""
+    at = f" ({when})" if when else ""
+    if cut_kind == REPEAT:
+        return (
+            f"bar {bar}{at}: {signal} was {full} on the first full-history run, {truncated} on "
+            "the second (the pipeline keeps state between calls)"
+        )
+    kind = f" ({_KIND_TEXT[cut_kind]})" if cut_kind in _KIND_TEXT else ""
+    return (
+        f"bar {bar}{at}: {signal} was {full} on full history, {truncated} with history cut at "
+        f"{cut} bars{kind}"
+    )
+
+
+def cuts_text(counts: Mapping[str, int], seed: int | None, repeated: bool) -> str:
+    """E.g. ``512 truncated histories (300 after kept signals, ...; seed 7)``."""
+    parts = [f"{counts.get(kind, 0)} {_KIND_TEXT[kind]}" for kind in CUT_KINDS]
+    seed_text = "" if seed is None else f"; seed {seed}"
+    again = " + the full history again" if repeated else ""
+    total = sum(counts.get(kind, 0) for kind in CUT_KINDS)
+    return f"{total} truncated histories ({', '.join(parts)}{seed_text}){again}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,10 +159,7 @@ class LookaheadReport:
 
     def cuts_text(self) -> str:
         """E.g. ``512 truncated histories (300 after kept signals, ...; seed 7)``."""
-        parts = [f"{n} {_KIND_TEXT[kind]}" for kind, n in self.counts().items()]
-        seed = "" if self.seed is None else f"; seed {self.seed}"
-        again = " + the full history again" if self.repeated else ""
-        return f"{len(self.cuts)} truncated histories ({', '.join(parts)}{seed}){again}"
+        return cuts_text(self.counts(), self.seed, self.repeated)
 
     def summary(self, limit: int = 10) -> str:
         """A few human lines: the verdict, the cuts checked and the first differences."""
