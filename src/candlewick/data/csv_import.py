@@ -48,7 +48,8 @@ from candlewick.data.names import (
     normalise_pair,
     pair_from_slug,
 )
-from candlewick.data.store import COLUMNS, column_numpy, wall_clock_ms
+from candlewick.data.parquet_file import COLUMNS, column_numpy
+from candlewick.data.store import wall_clock_ms
 from candlewick.errors import DataError
 
 _FILENAME = re.compile(

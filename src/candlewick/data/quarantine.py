@@ -14,7 +14,8 @@ from pathlib import Path
 
 from candlewick.core.types import OHLCV_COLUMNS, Candles
 from candlewick.data.names import normalise_exchange, normalise_pair, pair_slug
-from candlewick.data.store import COLUMNS, CandleStore
+from candlewick.data.parquet_file import COLUMNS
+from candlewick.data.store import CandleStore
 
 
 def quarantine_path(store: CandleStore, exchange: str, pair: str, timeframe: str) -> Path:

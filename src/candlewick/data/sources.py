@@ -10,15 +10,17 @@ import gzip
 import re
 from collections import deque
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from candlewick.core.timeframes import is_multiple, timeframe_ms
 from candlewick.core.types import Candles
 from candlewick.core.validation import Gap, find_gaps, format_ts
+from candlewick.data.coverage import Coverage
 from candlewick.data.csv_import import parse_candle_filename, read_candle_csv
 from candlewick.data.names import check_timeframe, normalise_exchange, normalise_pair, pair_slug
 from candlewick.data.quarantine import set_aside
-from candlewick.data.store import CandleStore, StoreEntry
+from candlewick.data.store import CandleStore, SourceChoice, StoreEntry
 from candlewick.errors import DataError, DataNotFoundError
 from candlewick.paths import shared_data_dir
 
@@ -102,14 +104,22 @@ def import_file(
 
 
 def shared_candle_file(
-    data_dir: Path | None, exchange: str, pair: str, timeframe: str
+    data_dir: Path | None,
+    exchange: str,
+    pair: str,
+    timeframe: str,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
 ) -> tuple[Path, str] | None:
-    """The shared data file to build ``timeframe`` candles from, and that file's timeframe.
+    """The shared data file to build ``timeframe`` candles over ``[start_ms, end_ms]`` from,
+    and that file's timeframe.
 
-    The file ``<exchange>_<BASE>-<QUOTE>_<timeframe>.csv[.gz]`` if present, else, among the
-    files of the same pair whose timeframe divides ``timeframe``, the one spanning the longest
-    time (the finest on a tie), as :meth:`CandleStore.source_timeframe` chooses. Segment files
-    with a ``_<YYYY-MM>`` suffix are not used.
+    The rule of :meth:`CandleStore.choose_source`, on the files
+    ``<exchange>_<BASE>-<QUOTE>_<tf>.csv[.gz]`` of the pair whose timeframe is ``timeframe``
+    or divides it: the file of ``timeframe`` itself when it spans the window (an open bound is
+    spanned), else the file delivering the most bars of the window, judged from its first and
+    last bar (``timeframe`` itself on a tie, then the finest). Segment files with a
+    ``_<YYYY-MM>`` suffix are not used.
     """
     folder = None if data_dir is None else data_dir / "candles"
     if folder is None or not folder.is_dir():
@@ -120,28 +130,136 @@ def shared_candle_file(
     found: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
         match = name.match(path.name)
-        if match is not None:
+        if match is not None and is_multiple(timeframe, match[1]):
             found.setdefault(match[1], path)
-    if timeframe in found:
-        return found[timeframe], timeframe
-    finer = [tf for tf in found if is_multiple(timeframe, tf)]
-    if not finer:
+    if not found:
         return None
-    best = max(finer, key=lambda tf: (_csv_span(found[tf]), -timeframe_ms(tf)))
+    if timeframe in found:
+        first, last = _csv_bounds(found[timeframe])
+        if (start_ms is None or first <= start_ms) and (
+            end_ms is None or last + timeframe_ms(timeframe) > end_ms
+        ):
+            return found[timeframe], timeframe
+
+    def rank(tf: str) -> tuple[int, bool, int]:
+        bars = estimated_bars(found[tf], timeframe, start_ms, end_ms)
+        return bars, tf == timeframe, -timeframe_ms(tf)
+
+    best = max(found, key=rank)
     return found[best], best
 
 
-def _csv_span(path: Path) -> int:
-    """Last minus first timestamp of a candle CSV, from its first and last lines only."""
+def estimated_bars(path: Path, timeframe: str, start_ms: int | None, end_ms: int | None) -> int:
+    """How many ``timeframe`` bars a candle file can give in ``[start_ms, end_ms]``, from its
+    first and last bar (gaps inside are not seen): 0 when it does not reach the window."""
+    first, last = _csv_bounds(path)
+    lo = first if start_ms is None else max(first, start_ms)
+    hi = last if end_ms is None else min(last, end_ms)
+    return 0 if hi < lo else (hi - lo) // timeframe_ms(timeframe) + 1
+
+
+@lru_cache(maxsize=256)
+def _csv_bounds(path: Path) -> tuple[int, int]:
+    """First and last timestamp of a (read-only, shared) candle CSV, from its first and last
+    lines only; (0, -1) when it cannot be read here (the import will say what is wrong)."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt") as fh:
             next(fh, None)  # header
             first = next(fh, "")
             last = deque(fh, maxlen=1)  # gzip cannot seek to the end: stream through
-        return int(last[0].split(",", 1)[0]) - int(first.split(",", 1)[0]) if last else 0
+        head = int(first.split(",", 1)[0])
+        return head, int(last[0].split(",", 1)[0]) if last else head
     except (OSError, ValueError):
-        return 0  # unreadable here: the import will say what is wrong
+        return 0, -1
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedSeries:
+    """Candles loaded for a run: the bars, their :class:`Coverage` (bar count, first and last
+    bar, native or resampled from which stored timeframe) and a sentence saying where they
+    came from."""
+
+    candles: Candles
+    coverage: Coverage
+    note: str
+
+
+def load_series(
+    store: CandleStore,
+    exchange: str,
+    pair: str,
+    timeframe: str,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    *,
+    data_dir: Path | None = None,
+) -> LoadedSeries:
+    """The ``timeframe`` bars opening in ``[start_ms, end_ms)`` (``end_ms`` excluded; an open
+    bound takes everything), with their coverage and where they came from.
+
+    The stored series is chosen by :meth:`CandleStore.choose_source`. When it does not cover
+    the window (with an open window: when ``timeframe`` itself is not stored), the shared data
+    folder (``data_dir``, default :func:`candlewick.paths.shared_data_dir`) is looked at too,
+    and its best file (:func:`shared_candle_file`) is imported first if it gives more bars of
+    the window; the store then chooses again. Raises DataNotFoundError explaining how to import
+    or download the candles when neither has them.
+    """
+    exchange, pair = normalise_exchange(exchange), normalise_pair(pair)
+    check_timeframe(timeframe)
+    last = None if end_ms is None else end_ms - 1
+    choice = store.choose_source(exchange, pair, timeframe, start_ms, last)
+    origin = f"read from the local candle store ({store.root})"
+    if choice is None or not choice.covers:
+        shared = shared_data_dir() if data_dir is None else data_dir
+        found = shared_candle_file(shared, exchange, pair, timeframe, start_ms, last)
+        if found is None and choice is None:
+            where = f"in {shared / 'candles'}" if shared is not None else "(no shared data folder)"
+            raise DataNotFoundError(
+                f"{store.describe_missing(exchange, pair, timeframe)}. No file "
+                f"{exchange}_{pair_slug(pair)}_{timeframe}.csv[.gz], nor one of a finer "
+                f"timeframe dividing {timeframe}, {where} either. Or download them from the "
+                f"exchange: candlewick data download --exchange {exchange} --pairs {pair} "
+                f"--timeframes {timeframe} --since YYYY-MM-DD"
+            )
+        if found is not None:
+            series = (exchange, pair, timeframe)
+            origin = _import_if_better(store, found, choice, series, start_ms, last)
+    candles, coverage = store.read_with_coverage(exchange, pair, timeframe, start_ms, last)
+    return LoadedSeries(candles, coverage, _sentence(candles, coverage.source_timeframe, origin))
+
+
+def _import_if_better(
+    store: CandleStore,
+    found: tuple[Path, str],
+    choice: SourceChoice | None,
+    series: tuple[str, str, str],
+    start_ms: int | None,
+    end_ms: int | None,
+) -> str:
+    """Import the shared file ``found`` for ``series`` (exchange, pair, timeframe) when it
+    gives more ``timeframe`` bars of the window
+    than the store's ``choice`` (always when there is none); returns the origin of the bars
+    that will be read, for the note. A file that cannot be imported is said in the note when
+    the store has bars of its own, else its DataError is raised."""
+    path, file_timeframe = found
+    exchange, pair, timeframe = series
+    in_store = f"read from the local candle store ({store.root})"
+    if choice is not None and estimated_bars(path, timeframe, start_ms, end_ms) <= (
+        choice.bars or 0
+    ):
+        return in_store
+    try:
+        result = import_file(store, path, exchange, pair, file_timeframe)
+    except DataError as exc:
+        if choice is None:
+            raise
+        return f"{in_store}; {path} would cover more but was not imported: {exc}"
+    origin = (
+        f"imported just now from {path} ({result.rows_read:,} bars) into the local candle "
+        f"store ({store.root})"
+    )
+    return " ".join([origin, *result.warnings])
 
 
 def ensure_candles(
@@ -151,41 +269,12 @@ def ensure_candles(
     timeframe: str,
     *,
     data_dir: Path | None = None,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
 ) -> tuple[Candles, str]:
-    """The candles of the series and a sentence saying where they came from.
-
-    From the local store when it has the series (or a finer timeframe to resample); else the
-    matching file of the shared data folder (``data_dir``, by default
-    :func:`candlewick.paths.shared_data_dir`) is imported into the store first. Raises
-    DataNotFoundError explaining how to import a file when neither has it.
-    """
-    exchange, pair = normalise_exchange(exchange), normalise_pair(pair)
-    check_timeframe(timeframe)
-    source = store.source_timeframe(exchange, pair, timeframe)
-    if source is not None:
-        candles = store.read(exchange, pair, timeframe)
-        origin = f"the local candle store ({store.root})"
-        return candles, _sentence(candles, source, f"read from {origin}")
-
-    shared = shared_data_dir() if data_dir is None else data_dir
-    found = shared_candle_file(shared, exchange, pair, timeframe)
-    if found is None:
-        where = f"in {shared / 'candles'}" if shared is not None else "(no shared data folder)"
-        raise DataNotFoundError(
-            f"{store.describe_missing(exchange, pair, timeframe)}. No file "
-            f"{exchange}_{pair_slug(pair)}_{timeframe}.csv[.gz], nor one of a finer timeframe "
-            f"dividing {timeframe}, {where} either. Or download them from the exchange: "
-            f"candlewick data download --exchange {exchange} --pairs {pair} --timeframes "
-            f"{timeframe} --since YYYY-MM-DD"
-        )
-    path, file_timeframe = found
-    result = import_file(store, path, exchange, pair, file_timeframe)
-    candles = store.read(exchange, pair, timeframe)
-    origin = (
-        f"imported just now from {path} ({result.rows_read:,} bars) into the local candle "
-        f"store ({store.root})"
-    )
-    return candles, _sentence(candles, file_timeframe, origin)
+    """The candles of :func:`load_series` and its sentence saying where they came from."""
+    loaded = load_series(store, exchange, pair, timeframe, start_ms, end_ms, data_dir=data_dir)
+    return loaded.candles, loaded.note
 
 
 def _sentence(candles: Candles, source_timeframe: str, origin: str) -> str:

@@ -2,15 +2,14 @@
 
 Layout: ``<root>/<exchange>/<pair slug>/<timeframe>.parquet`` where the slug of ``BTC/USDT`` is
 ``BTC-USDT`` and that of the linear perpetual ``BTC/USDT:USDT`` is ``BTC-USDT-PERP`` (the naming
-of the shared data files). Columns: ``timestamp`` int64 (bar open time, ms UTC), then
-``open high low close volume`` float64, zstd-compressed, with statistics per row group so that a
-date range reads only the row groups it needs. The file's key-value metadata (key
-``candlewick``) holds the series' names, first and last timestamps and gap counts, so listing
-the store reads only the footers.
+of the shared data files). The file format is in :mod:`candlewick.data.parquet_file`; the
+file's key-value metadata (key ``candlewick``) holds the series' names, first and last
+timestamps and gap counts, so listing the store reads only the footers.
 
-The read path imports pyarrow but never pandas: tables are built from numpy arrays (no pandas
-metadata) and read back column by column with ``to_numpy``. Arrays read from the store may be
-read-only views of Arrow memory; copy one before changing it in place.
+The read path imports pyarrow but never pandas. Arrays read from the store may be read-only
+views of Arrow memory; copy one before changing it in place. Which stored series a timeframe is
+read from over a window, when several could give it, is :meth:`CandleStore.choose_source`'s
+rule; :meth:`CandleStore.read_with_coverage` returns the bars with their coverage.
 
 Writes are atomic (a reader never sees a half-written file) and serialised per series: every
 writer holds the series' lock file (``<root>/.locks/<exchange>_<pair slug>_<timeframe>.lock``)
@@ -23,7 +22,6 @@ Nothing implausible is stored: see :meth:`CandleStore.write`.
 from __future__ import annotations
 
 import json
-import os
 import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -31,13 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from candlewick.core.resample import resample
 from candlewick.core.timeframes import bucket_start, is_multiple, timeframe_ms
-from candlewick.core.types import OHLCV_COLUMNS, Candles
+from candlewick.core.types import I64, OHLCV_COLUMNS, Candles
 from candlewick.core.validation import (
     ValidationReport,
     all_zero_volume,
@@ -45,19 +42,25 @@ from candlewick.core.validation import (
     format_ts,
     validate,
 )
+from candlewick.data.coverage import Coverage, coverage_of
 from candlewick.data.locking import exclusive_lock
 from candlewick.data.names import check_timeframe as check_timeframe
 from candlewick.data.names import normalise_exchange as normalise_exchange
 from candlewick.data.names import normalise_pair as normalise_pair
 from candlewick.data.names import pair_from_slug as pair_from_slug
 from candlewick.data.names import pair_slug as pair_slug
+from candlewick.data.parquet_file import COLUMNS as COLUMNS
+from candlewick.data.parquet_file import (
+    META_KEY,
+    read_columns,
+    remove_stale_temp_files,
+    write_parquet_atomic,
+)
+from candlewick.data.parquet_file import column_numpy as column_numpy
 from candlewick.errors import DataError, DataNotFoundError
 
-COLUMNS = ("timestamp", *OHLCV_COLUMNS)
 #: How far a bar may open after this machine's clock (the exchange's clock may run ahead).
 CLOCK_SKEW_MS = 60_000
-_META_KEY = b"candlewick"
-_ROW_GROUP = 131_072
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,18 @@ class StoreEntry:
     gaps: int
     missing: int
     path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class SourceChoice:
+    """The stored series :meth:`CandleStore.choose_source` picked: its ``timeframe``, how many
+    bars of the requested timeframe it delivers in the window (None when not counted: the
+    requested timeframe itself is stored and covers the window) and whether its span covers the
+    whole window (never for an open window, unless it is the requested timeframe itself)."""
+
+    timeframe: str
+    bars: int | None
+    covers: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,27 +127,79 @@ class CandleStore:
         start_ms: int | None = None,
         end_ms: int | None = None,
     ) -> str | None:
-        """The stored timeframe :meth:`read` would use, or None.
-
-        ``timeframe`` itself when stored; else, among the stored timeframes that divide it, the
-        one covering the most of ``[start_ms, end_ms]`` (of all time without a range), the
-        finest on a tie. Coverage comes first so that importing 90 days of 1m candles does not
-        shrink the 15m series built from years of stored 5m candles.
-        """
-        stored = self.timeframes(exchange, pair)
-        if check_timeframe(timeframe) in stored:
+        """The stored timeframe :meth:`read` uses for ``[start_ms, end_ms]``, or None:
+        ``timeframe`` itself whenever it is stored (what ``data show``, ``data gaps`` and a
+        download's check of what is missing must see), else the finer stored timeframe
+        :meth:`choose_source` picks."""
+        if check_timeframe(timeframe) in self.timeframes(exchange, pair):
             return timeframe
-        finer = [tf for tf in stored if is_multiple(timeframe, tf)]
-        if len(finer) < 2:
-            return finer[0] if finer else None
-        lo = -(2**62) if start_ms is None else start_ms
-        hi = 2**62 if end_ms is None else end_ms
+        choice = self.choose_source(exchange, pair, timeframe, start_ms, end_ms)
+        return None if choice is None else choice.timeframe
 
-        def covered(tf: str) -> int:
-            entry = self._entry(self.path(exchange, pair, tf))
-            return max(0, min(hi, entry.last_ts) - max(lo, entry.first_ts))
+    def choose_source(
+        self,
+        exchange: str,
+        pair: str,
+        timeframe: str,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> SourceChoice | None:
+        """The stored series to build ``timeframe`` bars over ``[start_ms, end_ms]`` from.
 
-        return max(finer, key=lambda tf: (covered(tf), -timeframe_ms(tf)))
+        The rule: the candidates are ``timeframe`` itself and the stored timeframes that divide
+        it. When ``timeframe`` itself is stored and its span covers the window (an open bound
+        is covered), it is used. Otherwise the candidate that delivers the most ``timeframe``
+        bars in the window is used (its bars there counted, the finer series' in whole
+        buckets); on a tie ``timeframe`` itself, then the finest. So 30 days of 1m candles
+        never shadow a stored year of 15m candles, and a window the 15m series does not reach
+        is resampled from the 1m series that has it. None when no candidate is stored.
+        """
+        exchange, pair = normalise_exchange(exchange), normalise_pair(pair)
+        stored = self.timeframes(exchange, pair)
+        candidates = [tf for tf in stored if is_multiple(check_timeframe(timeframe), tf)]
+        if not candidates:
+            return None
+        if timeframe in candidates:
+            entry = self._entry(self.path(exchange, pair, timeframe))
+            step = timeframe_ms(timeframe)
+            if (start_ms is None or entry.first_ts <= start_ms) and (
+                end_ms is None or entry.last_ts + step > end_ms
+            ):
+                return SourceChoice(timeframe, None, covers=True)
+
+        def bars(tf: str) -> int:
+            ts = self._timestamps(self.path(exchange, pair, tf), start_ms, end_ms)
+            if tf == timeframe or len(ts) == 0:
+                return len(ts)
+            buckets = bucket_start(ts, timeframe)
+            return int(np.count_nonzero(buckets[1:] != buckets[:-1])) + 1
+
+        counted = {tf: bars(tf) for tf in candidates}
+        best = max(candidates, key=lambda tf: (counted[tf], tf == timeframe, -timeframe_ms(tf)))
+        covers = False
+        if start_ms is not None and end_ms is not None:
+            entry = self._entry(self.path(exchange, pair, best))
+            covers = entry.first_ts <= start_ms and entry.last_ts + timeframe_ms(best) > end_ms
+        return SourceChoice(best, counted[best], covers=covers)
+
+    def read_with_coverage(
+        self,
+        exchange: str,
+        pair: str,
+        timeframe: str,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> tuple[Candles, Coverage]:
+        """The ``timeframe`` bars in ``[start_ms, end_ms]`` (both inclusive) from the stored
+        series :meth:`choose_source` picks for the window, and their
+        :class:`~candlewick.data.coverage.Coverage`: bar count, first and last bar, and the
+        stored timeframe they came from. Raises DataNotFoundError like :meth:`read`."""
+        exchange, pair = normalise_exchange(exchange), normalise_pair(pair)
+        choice = self.choose_source(exchange, pair, timeframe, start_ms, end_ms)
+        if choice is None:
+            raise DataNotFoundError(self.describe_missing(exchange, pair, timeframe))
+        candles = self._read_from(exchange, pair, timeframe, choice.timeframe, start_ms, end_ms)
+        return candles, coverage_of(candles, choice.timeframe)
 
     def read(
         self,
@@ -144,15 +211,29 @@ class CandleStore:
     ) -> Candles:
         """The stored bars whose open time is in ``[start_ms, end_ms]`` (both inclusive).
 
-        When ``timeframe`` is not stored but a finer stored timeframe divides it, the bars are
-        resampled from it (see :meth:`source_timeframe`; incomplete edge buckets are left out). An
-        empty series is returned when nothing falls in the range. Raises DataNotFoundError,
-        naming what is stored and the import command, when neither is available.
+        The bars come from the stored series :meth:`source_timeframe` names: ``timeframe``
+        itself when stored, else a finer stored timeframe dividing it, resampled (incomplete
+        edge buckets are left out). A run that wants the bars best covering a window uses
+        :meth:`read_with_coverage`. An empty series is returned when nothing falls in the
+        range. Raises DataNotFoundError, naming what is stored and the import command, when
+        neither is available.
         """
         exchange, pair = normalise_exchange(exchange), normalise_pair(pair)
         source = self.source_timeframe(exchange, pair, timeframe, start_ms, end_ms)
         if source is None:
             raise DataNotFoundError(self.describe_missing(exchange, pair, timeframe))
+        return self._read_from(exchange, pair, timeframe, source, start_ms, end_ms)
+
+    def _read_from(
+        self,
+        exchange: str,
+        pair: str,
+        timeframe: str,
+        source: str,
+        start_ms: int | None,
+        end_ms: int | None,
+    ) -> Candles:
+        """``timeframe`` bars in ``[start_ms, end_ms]`` from the stored ``source`` series."""
         if source == timeframe:
             return self._read_file(self.path(exchange, pair, source), start_ms, end_ms)
         # Widen the range to whole target buckets, so the edge buckets inside it are complete.
@@ -187,7 +268,7 @@ class CandleStore:
             raise DataError(f"{refusing}: {ValidationReport(report.rows, problems).summary()}")
         new = Candles(exchange, pair, timeframe, *(_arrays(candles)))
         with self.lock(exchange, pair, timeframe):
-            _remove_stale_temp_files(path)
+            remove_stale_temp_files(path)
             merged, added = new, len(new)
             if path.exists():
                 stored = self._read_file(path, None, None)
@@ -240,7 +321,7 @@ class CandleStore:
     def _entry(self, path: Path, meta: pq.FileMetaData | None = None) -> StoreEntry:
         try:
             meta = pq.read_metadata(path) if meta is None else meta
-            info: dict[str, Any] = json.loads((meta.metadata or {})[_META_KEY])
+            info: dict[str, Any] = json.loads((meta.metadata or {})[META_KEY])
             return StoreEntry(
                 info["exchange"],
                 info["pair"],
@@ -257,21 +338,16 @@ class CandleStore:
                 f"{path} is not a candle file of this store ({exc}); delete it and import again"
             ) from exc
 
+    def _timestamps(self, path: Path, start_ms: int | None, end_ms: int | None) -> I64:
+        """The stored open times in ``[start_ms, end_ms]``, reading only that column."""
+        (ts,), _ = read_columns(path, ["timestamp"], start_ms, end_ms)
+        lo = 0 if start_ms is None else int(np.searchsorted(ts, start_ms, side="left"))
+        hi = len(ts) if end_ms is None else int(np.searchsorted(ts, end_ms, side="right"))
+        return ts[lo : max(lo, hi)]
+
     def _read_file(self, path: Path, start_ms: int | None, end_ms: int | None) -> Candles:
-        try:
-            pf = pq.ParquetFile(path)
-        except (OSError, pa.ArrowException) as exc:
-            raise DataError(f"cannot read {path} ({exc}); delete it and import again") from exc
-        entry = self._entry(path, pf.metadata)
-        try:
-            if start_ms is None and end_ms is None:
-                table = pf.read(columns=list(COLUMNS), use_threads=True)
-            else:
-                groups = _row_groups(pf.metadata, start_ms, end_ms)
-                table = pf.read_row_groups(groups, columns=list(COLUMNS), use_threads=True)
-        finally:
-            pf.close()
-        arrays = [column_numpy(table.column(name)) for name in COLUMNS]
+        arrays, meta = read_columns(path, list(COLUMNS), start_ms, end_ms)
+        entry = self._entry(path, meta)
         candles = Candles(entry.exchange, entry.pair, entry.timeframe, *arrays)
         return _between(candles, start_ms, end_ms)
 
@@ -303,22 +379,6 @@ def wall_clock_ms() -> int:
     return int(time.time() * 1000) + CLOCK_SKEW_MS
 
 
-def column_numpy(column: pa.ChunkedArray) -> npt.NDArray[Any]:
-    """A null-free numeric column as numpy, without importing pandas.
-
-    pyarrow's own ``to_numpy`` imports pandas (about 0.3 s and 50 MB); a DLPack view does not.
-    One chunk gives a zero-copy, read-only view; several are concatenated into a copy.
-    """
-    if column.null_count:
-        raise DataError(f"column {column.type} has {column.null_count} empty value(s)")
-    chunks = [np.from_dlpack(chunk) for chunk in column.chunks]
-    if len(chunks) == 1:
-        return chunks[0]
-    if not chunks:
-        return np.empty(0, dtype=np.int64 if pa.types.is_integer(column.type) else np.float64)
-    return np.concatenate(chunks)
-
-
 def _known(timeframe: str) -> bool:
     try:
         timeframe_ms(timeframe)
@@ -343,20 +403,6 @@ def _between(candles: Candles, start_ms: int | None, end_ms: int | None) -> Cand
     lo = 0 if start_ms is None else int(np.searchsorted(ts, start_ms, side="left"))
     hi = len(ts) if end_ms is None else int(np.searchsorted(ts, end_ms, side="right"))
     return candles if (lo, hi) == (0, len(ts)) else candles.slice(lo, max(lo, hi))
-
-
-def _row_groups(meta: pq.FileMetaData, start_ms: int | None, end_ms: int | None) -> list[int]:
-    """Row groups whose timestamp statistics overlap the range (all of them without stats)."""
-    chosen = []
-    for i in range(meta.num_row_groups):
-        stats = meta.row_group(i).column(0).statistics
-        if stats is not None and stats.has_min_max:
-            if start_ms is not None and stats.max < start_ms:
-                continue
-            if end_ms is not None and stats.min > end_ms:
-                continue
-        chosen.append(i)
-    return chosen
 
 
 def _merge(stored: Candles, new: Candles) -> tuple[Candles, int]:
@@ -391,13 +437,6 @@ def _merge(stored: Candles, new: Candles) -> tuple[Candles, int]:
     return Candles(new.exchange, new.pair, new.timeframe, ts[order], *columns), added
 
 
-def _remove_stale_temp_files(path: Path) -> None:
-    """Delete temporary files a killed writer left beside ``path`` (call under the lock)."""
-    if path.parent.is_dir():
-        for stale in path.parent.glob(f".{path.name}.*.tmp"):
-            stale.unlink(missing_ok=True)
-
-
 def _write_atomic(path: Path, candles: Candles) -> None:
     """Write the series to a temporary file beside ``path``, flush it to disk, then rename."""
     gaps, missing = count_gaps(candles.timestamp, candles.timeframe)
@@ -411,28 +450,5 @@ def _write_atomic(path: Path, candles: Candles) -> None:
         "gaps": gaps,
         "missing": missing,
     }
-    table = pa.Table.from_arrays(
-        [pa.array(candles.timestamp, type=pa.int64())]
-        + [pa.array(candles.column(name), type=pa.float64()) for name in OHLCV_COLUMNS],
-        names=list(COLUMNS),
-    ).replace_schema_metadata({_META_KEY: json.dumps(info).encode()})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("wb") as fh:
-            # Plain float pages compress better under zstd than dictionaries and decode with
-            # less memory (3.0 MB instead of 5.8 MB for BTC/USDT 5m); timestamps are near-
-            # arithmetic, which delta encoding stores in almost nothing.
-            pq.write_table(
-                table,
-                fh,
-                compression="zstd",
-                row_group_size=_ROW_GROUP,
-                use_dictionary=False,
-                column_encoding={"timestamp": "DELTA_BINARY_PACKED"},
-            )
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    columns = [candles.timestamp, *(candles.column(name) for name in OHLCV_COLUMNS)]
+    write_parquet_atomic(path, columns, {META_KEY: json.dumps(info).encode()})

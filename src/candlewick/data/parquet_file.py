@@ -1,0 +1,115 @@
+"""The Parquet files of the candle store: reading columns of a time range, writing atomically.
+
+Columns: ``timestamp`` int64 (bar open time, ms UTC), then ``open high low close volume``
+float64, zstd-compressed, in row groups of :data:`ROW_GROUP` rows with statistics, so that a
+date range reads only the row groups it needs. The read path imports pyarrow but never pandas.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from candlewick.core.types import OHLCV_COLUMNS
+from candlewick.errors import DataError
+
+COLUMNS = ("timestamp", *OHLCV_COLUMNS)
+#: The key of the file's key-value metadata that describes the series.
+META_KEY = b"candlewick"
+ROW_GROUP = 131_072
+
+
+def column_numpy(column: pa.ChunkedArray) -> npt.NDArray[Any]:
+    """A null-free numeric column as numpy, without importing pandas.
+
+    pyarrow's own ``to_numpy`` imports pandas (about 0.3 s and 50 MB); a DLPack view does not.
+    One chunk gives a zero-copy, read-only view; several are concatenated into a copy.
+    """
+    if column.null_count:
+        raise DataError(f"column {column.type} has {column.null_count} empty value(s)")
+    chunks = [np.from_dlpack(chunk) for chunk in column.chunks]
+    if len(chunks) == 1:
+        return chunks[0]
+    if not chunks:
+        return np.empty(0, dtype=np.int64 if pa.types.is_integer(column.type) else np.float64)
+    return np.concatenate(chunks)
+
+
+def read_columns(
+    path: Path, columns: list[str], start_ms: int | None, end_ms: int | None
+) -> tuple[list[npt.NDArray[Any]], pq.FileMetaData]:
+    """The ``columns`` of the row groups overlapping ``[start_ms, end_ms]`` (whole groups: the
+    caller trims them), and the file's metadata. DataError when the file cannot be read."""
+    try:
+        pf = pq.ParquetFile(path)
+        try:
+            if start_ms is None and end_ms is None:
+                table = pf.read(columns=columns, use_threads=True)
+            else:
+                groups = row_groups(pf.metadata, start_ms, end_ms)
+                table = pf.read_row_groups(groups, columns=columns, use_threads=True)
+            meta = pf.metadata
+        finally:
+            pf.close()
+    except (OSError, pa.ArrowException) as exc:
+        raise DataError(f"cannot read {path} ({exc}); delete it and import again") from exc
+    return [column_numpy(table.column(name)) for name in columns], meta
+
+
+def row_groups(meta: pq.FileMetaData, start_ms: int | None, end_ms: int | None) -> list[int]:
+    """Row groups whose timestamp statistics overlap the range (all of them without stats)."""
+    chosen = []
+    for i in range(meta.num_row_groups):
+        stats = meta.row_group(i).column(0).statistics
+        if stats is not None and stats.has_min_max:
+            if start_ms is not None and stats.max < start_ms:
+                continue
+            if end_ms is not None and stats.min > end_ms:
+                continue
+        chosen.append(i)
+    return chosen
+
+
+def remove_stale_temp_files(path: Path) -> None:
+    """Delete temporary files a killed writer left beside ``path`` (call under the lock)."""
+    if path.parent.is_dir():
+        for stale in path.parent.glob(f".{path.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
+
+
+def write_parquet_atomic(
+    path: Path, columns: list[npt.NDArray[Any]], metadata: dict[bytes, bytes]
+) -> None:
+    """Write the :data:`COLUMNS` arrays with ``metadata`` to a temporary file beside ``path``,
+    flush it to disk, then rename it over ``path`` (a reader never sees half a file)."""
+    table = pa.Table.from_arrays(
+        [pa.array(columns[0], type=pa.int64())]
+        + [pa.array(values, type=pa.float64()) for values in columns[1:]],
+        names=list(COLUMNS),
+    ).replace_schema_metadata(metadata)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("wb") as fh:
+            # Plain float pages compress better under zstd than dictionaries and decode with
+            # less memory (3.0 MB instead of 5.8 MB for BTC/USDT 5m); timestamps are near-
+            # arithmetic, which delta encoding stores in almost nothing.
+            pq.write_table(
+                table,
+                fh,
+                compression="zstd",
+                row_group_size=ROW_GROUP,
+                use_dictionary=False,
+                column_encoding={"timestamp": "DELTA_BINARY_PACKED"},
+            )
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
