@@ -126,3 +126,4 @@ def test_good_config_still_validates(tmp_path: Path) -> None:
     done = run(tmp_path, "config", "validate", str(path))
     assert done.returncode == 0, done.stderr
     assert "ok " in done.stdout and "'sma_cross'" in done.stdout
+    assert "strategy built and run on sample candles" in " ".join(done.stdout.split())

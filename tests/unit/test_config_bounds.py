@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from candlewick.config.loader import load_trading_config
+from candlewick.config.loader import load_trading_config, load_user_config
 from candlewick.errors import ConfigError
 from tests.unit.test_config import base, write
 
@@ -177,3 +177,20 @@ def test_names_that_become_paths_are_plain(tmp_path: Path, key: str, value: str)
     data = base()
     data[key] = value
     assert f"{key}: " in refused(tmp_path, data)
+
+
+def test_user_file_fields_are_bounded(tmp_path: Path) -> None:
+    path = tmp_path / "user.yaml"
+    accounts = "".join(
+        f"  a{i}: {{exchange: binance, api_key_env: K{i}, api_secret_env: S{i}}}\n"
+        for i in range(40)
+    )
+    path.write_text(f"name: {'x' * 100}\naccounts:\n{accounts}")
+    with pytest.raises(ConfigError) as err:
+        load_user_config(path)
+    assert "name: " in str(err.value) and "accounts: " in str(err.value)
+    path.write_text(
+        "name: alice\naccounts:\n  main: {exchange: ../x, api_key_env: K, api_secret_env: S}\n"
+    )
+    with pytest.raises(ConfigError, match=r"accounts\.main\.exchange: "):
+        load_user_config(path)

@@ -40,6 +40,7 @@ MAX_SETUPS = 32
 MAX_FILTERS = 32
 MAX_PLUGINS = 16
 MAX_PARAMS = 32
+MAX_ACCOUNTS = 32
 #: Bars of a time stop or a cooldown: about two years of 1m bars.
 MAX_BARS = 1_000_000
 #: Largest account and quote amount: a trillion quote units.
@@ -92,6 +93,12 @@ def _check_timeframe(value: str) -> str:
             f"timeframe {value!r} is not supported: use one of {', '.join(SUPPORTED_TIMEFRAMES)}"
         )
     return value
+
+
+def _check_exchange(cls: type[BaseModel], value: str) -> str:
+    if not _EXCHANGE.match(value.lower()):
+        raise ValueError("use the exchange's ccxt id: lower-case letters and digits (binance)")
+    return value.lower()
 
 
 class IndicatorConfig(_Model):
@@ -314,12 +321,7 @@ class TradingConfig(_Model):
         description="Python files registering your own setups/filters",
     )
 
-    @field_validator("exchange")
-    @classmethod
-    def _exchange(cls, value: str) -> str:
-        if not _EXCHANGE.match(value.lower()):
-            raise ValueError("use the exchange's ccxt id: lower-case letters and digits (binance)")
-        return value.lower()
+    _exchange = field_validator("exchange")(_check_exchange)
 
     @field_validator("pairs")
     @classmethod
@@ -388,10 +390,12 @@ class TradingConfig(_Model):
 class AccountConfig(_Model):
     """An exchange account; its secrets come from the named environment variables."""
 
-    exchange: str
-    api_key_env: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
-    api_secret_env: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    exchange: str = Field(description="a ccxt exchange id, e.g. binance")
+    api_key_env: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$", max_length=64)
+    api_secret_env: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$", max_length=64)
     testnet: bool = False
+
+    _exchange = field_validator("exchange")(_check_exchange)
 
     def credentials(self) -> tuple[str, str]:
         """The API key and secret, read from the environment (or .env) at call time."""
@@ -409,6 +413,8 @@ class AccountConfig(_Model):
 class UserConfig(_Model):
     """A user of the server and their exchange accounts."""
 
-    name: str = Field(min_length=1)
-    email: str | None = None
-    accounts: dict[str, AccountConfig] = Field(default_factory=dict)
+    name: str = Field(min_length=1, max_length=64)
+    email: str | None = Field(default=None, max_length=254)
+    accounts: dict[str, AccountConfig] = Field(
+        default_factory=dict, max_length=MAX_ACCOUNTS, description=f"at most {MAX_ACCOUNTS}"
+    )
