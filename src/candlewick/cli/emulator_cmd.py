@@ -40,9 +40,11 @@ def emulator(
     loaded = with_overrides(load_config(config), host=host, port=port, speed=speed, start=start)
     console = Console()
 
-    def announce(url: str, summary: str) -> None:
+    def announce(url: str, summary: str, warning: str | None) -> None:
         console.print(
             f"emulator listening on [bold]{escape(url)}[/] ({escape(summary)}); Ctrl-C stops"
         )
+        if warning is not None:
+            Console(stderr=True).print(f"[bold yellow]warning:[/] {escape(warning)}")
 
     run_forever(loaded, announce)

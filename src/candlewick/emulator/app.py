@@ -9,7 +9,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from candlewick.emulator.config import EmulatorConfig
-from candlewick.emulator.runtime import Emulator, open_emulator
+from candlewick.emulator.runtime import Emulator, is_loopback, open_emulator
 from candlewick.emulator.server import make_runner
 
 
@@ -23,8 +23,32 @@ def summary(emulator: Emulator) -> str:
     return f"{pairs}; replaying from {format_ts(emulator.now())}, {pace}"
 
 
-async def serve_until_stopped(config: EmulatorConfig, announce: Callable[[str, str], None]) -> None:
-    """Serve ``config`` until SIGINT or SIGTERM, then save the state and stop."""
+def exposure_warning(config: EmulatorConfig, emulator: Emulator) -> str | None:
+    """What to tell the user when the emulator listens beyond the loopback (None: it does not).
+
+    Anyone who can reach the address can use the emulator then; the control endpoints need
+    the control token (a generated one is shown, a configured one is not)."""
+    if is_loopback(config.host):
+        return None
+    if emulator.control_token_generated:
+        token = f"this generated token: {emulator.control_token}"
+    else:
+        token = "the configured control token"
+    return (
+        f"the emulator listens on {config.host}, reachable from other machines; its control "
+        f"endpoints (/_emulator/*) require {token} (header 'Authorization: Bearer <token>'). "
+        "Bind 127.0.0.1 unless other machines must reach it."
+    )
+
+
+Announce = Callable[[str, str, str | None], None]
+
+
+async def serve_until_stopped(config: EmulatorConfig, announce: Announce) -> None:
+    """Serve ``config`` until SIGINT or SIGTERM, then save the state and stop.
+
+    ``announce(url, summary, warning)`` is called once listening (``warning``: see
+    :func:`exposure_warning`)."""
     emulator = open_emulator(config)
     runner = make_runner(emulator)
     await runner.setup()
@@ -32,7 +56,7 @@ async def serve_until_stopped(config: EmulatorConfig, announce: Callable[[str, s
         site = web.TCPSite(runner, config.host, config.port)
         await site.start()
         host, port = runner.addresses[0][:2]
-        announce(f"http://{host}:{port}", summary(emulator))
+        announce(f"http://{host}:{port}", summary(emulator), exposure_warning(config, emulator))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -43,6 +67,6 @@ async def serve_until_stopped(config: EmulatorConfig, announce: Callable[[str, s
         await runner.cleanup()
 
 
-def run_forever(config: EmulatorConfig, announce: Callable[[str, str], None]) -> None:
+def run_forever(config: EmulatorConfig, announce: Announce) -> None:
     """Block serving ``config`` (the CLI's entry point)."""
     asyncio.run(serve_until_stopped(config, announce))

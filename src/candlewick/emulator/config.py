@@ -153,15 +153,26 @@ class LimitsConfig(_Model):
 
 
 class FaultsConfig(_Model):
-    """Faults injected into the REST API (also settable at run time via /_emulator/faults)."""
+    """Faults injected into the REST API (also settable at run time via /_emulator/faults,
+    within the same bounds)."""
 
-    error_rate: float = Field(default=0.0, ge=0, le=1)
+    error_rate: float = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
     error_status: Literal[500, 502, 503, 504] = 503
     latency_ms: int = Field(default=0, ge=0, le=120_000)
     latency_jitter_ms: int = Field(default=0, ge=0, le=120_000)
-    order_timeout_rate: float = Field(default=0.0, ge=0, le=1)
-    order_timeout_hold_seconds: float = Field(default=30.0, gt=0, le=600)
+    order_timeout_rate: float = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
+    order_timeout_hold_seconds: float = Field(default=30.0, gt=0, le=600, allow_inf_nan=False)
     seed: int | None = None
+
+
+class RunTimeFaults(BaseModel):
+    """The faults only ``POST /_emulator/faults`` sets (strict: ``true`` is not a count)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    order_timeout_next: int = Field(default=0, ge=0, le=1_000_000)
+    stale_streams_seconds: float = Field(default=0.0, ge=0, le=86_400, allow_inf_nan=False)
+    drop_streams: bool = False
 
 
 class StreamsConfig(_Model):
@@ -184,6 +195,8 @@ class EmulatorConfig(_Model):
     replay_end: datetime | None = None
     state_file: Path | None = None
     resume: bool = True
+    control_token: str | None = Field(default=None, min_length=16)
+    control_token_env: str | None = None
     log_size: int = Field(default=10_000, ge=0, le=1_000_000)
     pairs: list[PairConfig] = Field(min_length=1)
     accounts: dict[str, AccountConfig] = Field(default_factory=dict)
@@ -225,6 +238,24 @@ class EmulatorConfig(_Model):
         if doubles:
             raise ValueError(f"pairs: {', '.join(doubles)} listed more than once")
         return self
+
+    @model_validator(mode="after")
+    def _one_token(self) -> EmulatorConfig:
+        if self.control_token is not None and self.control_token_env is not None:
+            raise ValueError("give control_token or control_token_env, not both")
+        return self
+
+    def configured_control_token(self) -> str | None:
+        """The control token the file sets (read from ``control_token_env`` if named)."""
+        if self.control_token_env is None:
+            return self.control_token
+        token = os.environ.get(self.control_token_env)
+        if not token or len(token) < 16:
+            raise ConfigError(
+                f"control_token_env: environment variable {self.control_token_env} is not set "
+                "or holds fewer than 16 characters: export a long random token"
+            )
+        return token
 
     @property
     def stepped(self) -> bool:

@@ -22,9 +22,9 @@ import random
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from candlewick.emulator.config import FaultsConfig
+from pydantic import ValidationError
 
-_STATUSES = (500, 502, 503, 504)
+from candlewick.emulator.config import FaultsConfig, RunTimeFaults
 
 
 @dataclass(slots=True)
@@ -73,32 +73,26 @@ class Faults:
         return self.order_timeout_rate > 0 and self.rng.random() < self.order_timeout_rate
 
     def update(self, changes: dict[str, Any], wall_now: int) -> None:
-        """Apply a ``/_emulator/faults`` body; ValueError names a bad field."""
-        rates = ("error_rate", "order_timeout_rate")
-        counts = ("latency_ms", "latency_jitter_ms", "order_timeout_next")
-        for key, value in changes.items():
-            if key in rates:
-                if not isinstance(value, int | float) or not 0 <= value <= 1:
-                    raise ValueError(f"{key} must be a number from 0 to 1, not {value!r}")
-                setattr(self, key, float(value))
-            elif key in counts:
-                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                    raise ValueError(f"{key} must be a whole number >= 0, not {value!r}")
-                setattr(self, key, value)
-            elif key == "error_status":
-                if value not in _STATUSES:
-                    raise ValueError(f"error_status must be one of {_STATUSES}, not {value!r}")
-                self.error_status = int(value)
-            elif key == "order_timeout_hold_seconds":
-                if not isinstance(value, int | float) or not 0 < value <= 600:
-                    raise ValueError(f"{key} must be above 0 and at most 600, not {value!r}")
-                self.order_timeout_hold_seconds = float(value)
-            elif key == "stale_streams_seconds":
-                if not isinstance(value, int | float) or value < 0:
-                    raise ValueError(f"{key} must be a number >= 0, not {value!r}")
-                self.stale_until_ms = wall_now + int(value * 1000)
-            elif key != "drop_streams":
-                raise ValueError(f"unknown fault {key!r}")
+        """Apply a ``/_emulator/faults`` body, all or nothing; ValueError names a bad field
+        and its bounds (those of the configuration's ``faults`` section, checked strictly)."""
+        runtime = {k: v for k, v in changes.items() if k in RunTimeFaults.model_fields}
+        configured = {k: v for k, v in changes.items() if k not in runtime}
+        if "seed" in configured:
+            raise ValueError("seed: set it in the configuration file, not at run time")
+        current = {k: getattr(self, k) for k in FaultsConfig.model_fields if k != "seed"}
+        try:
+            merged = FaultsConfig.model_validate({**current, **configured}, strict=True)
+            extra = RunTimeFaults.model_validate(runtime)
+        except ValidationError as exc:
+            raise ValueError(
+                "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            ) from None
+        for name in configured:
+            setattr(self, name, getattr(merged, name))
+        if "order_timeout_next" in runtime:
+            self.order_timeout_next = extra.order_timeout_next
+        if "stale_streams_seconds" in runtime:
+            self.stale_until_ms = wall_now + int(extra.stale_streams_seconds * 1000)
 
     def describe(self) -> dict[str, Any]:
         """The settings as JSON."""

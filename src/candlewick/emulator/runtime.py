@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import secrets
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -58,6 +60,16 @@ class LogEntry:
         }
 
 
+def is_loopback(host: str) -> bool:
+    """True when ``host`` is reachable only from this machine (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name other than localhost, or "" (every interface)
+        return False
+
+
 class RequestLog:
     """The last ``size`` API requests (0: none kept)."""
 
@@ -103,6 +115,11 @@ class Emulator:
         self.sockets: set[web.WebSocketResponse] = set()
         self.tick_hooks: list[Callable[[], Awaitable[None]]] = []
         self.journal = journal
+        self.control_token = config.configured_control_token()
+        self.control_token_generated = False
+        if self.control_token is None and not is_loopback(config.host):
+            self.control_token = secrets.token_urlsafe(24)
+            self.control_token_generated = True
         self.keys: dict[str, tuple[str, str]] = {}
         saved = saved if saved is not None and not saved.empty else None
         accounts: dict[str, Account] = {}
