@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,24 @@ def test_bad_config_is_refused_with_the_field_named(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "stepsize" in result.stderr
+
+
+def test_a_port_in_use_says_to_pass_port(tmp_path: Path, store_root: Path) -> None:
+    config = tmp_path / "emulator.yaml"
+    config.write_text(
+        f"store: {store_root}\n"
+        'pairs: [{market: BTC/USDT, tick_size: "0.01", step_size: "0.00001"}]\n'
+    )
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "candlewick", "emulator", "--config", str(config),
+             "--port", str(port)],
+            capture_output=True, text=True, timeout=60, check=False,
+            env={**os.environ, "COLUMNS": "200"},
+        )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert f"127.0.0.1:{port} is already in use" in result.stderr
+    assert "--port" in result.stderr and "Traceback" not in result.stderr

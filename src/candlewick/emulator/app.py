@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import signal
 from collections.abc import Callable
 
@@ -11,6 +12,7 @@ from aiohttp import web
 from candlewick.emulator.config import EmulatorConfig
 from candlewick.emulator.runtime import Emulator, is_loopback, open_emulator
 from candlewick.emulator.server import make_runner
+from candlewick.errors import ConfigError
 
 
 def summary(emulator: Emulator) -> str:
@@ -54,7 +56,15 @@ async def serve_until_stopped(config: EmulatorConfig, announce: Announce) -> Non
     await runner.setup()
     try:
         site = web.TCPSite(runner, config.host, config.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise ConfigError(
+                f"{config.host}:{config.port} is already in use (another emulator?): pass "
+                "--port with a free port, or --port 0 for any free one"
+            ) from None
         host, port = runner.addresses[0][:2]
         announce(f"http://{host}:{port}", summary(emulator), exposure_warning(config, emulator))
         stop = asyncio.Event()
