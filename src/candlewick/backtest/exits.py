@@ -14,7 +14,7 @@ rules. Order of events inside one bar ``b`` of an open position:
 
 The trailing stop's level in bar ``b`` is ``(1 - pct)`` times the highest of the entry price
 and the highs of bars before ``b``: the current bar's high may have come after its low.
-A price equal to a level's decimal value reaches it (:func:`candlewick.core.fills.settle`: a
+A price equal to a level's decimal value reaches it (:func:`candlewick.core.fills.reaches_down`: a
 level a few ULP off its decimal, 929.9999999999999 for 1000 x 0.93, is compared as 930).
 
 The search runs in rounds over ragged windows: every unresolved entry looks at its next window
@@ -30,7 +30,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from candlewick.core.fills import NEAR, snap
+from candlewick.core.fills import NEAR, protective_fill, reaches_down, reaches_up, snap
 from candlewick.core.types import F64, I64, BoolArr, ExitReason
 from candlewick.risk.rules import ExitRules
 
@@ -170,20 +170,21 @@ def _segmented_cummax(values: F64, seg: I64, longest: int) -> F64:
     return out
 
 
-def _settle(levels: F64, *prices: F64) -> F64:
-    """:func:`candlewick.core.fills.settle` element-wise: levels within ``NEAR`` of a price
-    are snapped to their decimal value (few: a Python step only for those)."""
-    near = np.zeros(levels.shape[0], dtype=np.bool_)
-    scale = NEAR * np.abs(levels)
-    with np.errstate(invalid="ignore"):
-        for p in prices:
-            near |= np.abs(p - levels) <= scale
-    near &= np.isfinite(levels)
-    if not near.any():
-        return levels
-    out = levels.copy()
-    at = np.flatnonzero(near)
-    out[at] = [snap(x) for x in levels[at].tolist()]
+def _reaches(prices: F64, levels: F64, down: bool) -> BoolArr:
+    """:func:`candlewick.core.fills.reaches_down` (``up``) element-wise, with the same float
+    operations; the few near ties take a Python step."""
+    if down:
+        out = prices <= levels
+        near = ~out & (prices <= levels * (1.0 + NEAR))
+    else:
+        out = prices >= levels
+        near = ~out & (prices >= levels * (1.0 - NEAR))
+    if near.any():
+        at = np.flatnonzero(near)
+        decided = reaches_down if down else reaches_up
+        out[at] = [
+            decided(p, x) for p, x in zip(prices[at].tolist(), levels[at].tolist(), strict=True)
+        ]
     return out
 
 
@@ -225,28 +226,29 @@ def _search(
             level = np.maximum(trail_level, fixed)
         else:
             level = fixed
-        level = _settle(level, lows, opens)
-        targets = _settle(take[active][seg], highs, opens)
-        gap_take = opens >= targets
-        hit_stop = (lows <= level) & ~gap_take
-        hit = hit_stop | (highs >= targets)
+        targets = take[active][seg]
+        gap_take = _reaches(opens, targets, down=False)
+        hit_stop = _reaches(lows, level, down=True) & ~gap_take
+        hit = hit_stop | _reaches(highs, targets, down=False)
         first = np.minimum.reduceat(np.where(hit, np.arange(total), total), starts)
         hits = first < total
         if hits.any():
             j = first[hits]
             which = active[hits]
-            is_stop = hit_stop[j]
-            lvl, tk, op = level[j], targets[j], opens[j]
             found.bar[which] = idx[j]
-            found.price[which] = np.where(is_stop, np.minimum(op, lvl), np.maximum(op, tk))
-            found.at_open[which] = np.where(is_stop, op <= lvl, op >= tk)
-            why = np.full(j.shape[0], _STOP, dtype=np.int8)
-            if trail is not None:
-                trailing = [
-                    snap(t) > snap(f) for t, f in zip(trail_level[j], stop[which], strict=True)
-                ]
-                why[np.asarray(trailing, dtype=np.bool_)] = _TRAIL
-            found.reason[which] = np.where(is_stop, why, _TAKE)
+            # The hit bar of each entry (one per trade): the scalar rule of core/fills.py.
+            for k, at in enumerate(j.tolist()):
+                op, lvl, tk = float(opens[at]), float(level[at]), float(targets[at])
+                filled = protective_fill(op, float(highs[at]), float(lows[at]), lvl, tk)
+                assert filled is not None
+                price, is_stop = filled
+                w = int(which[k])
+                found.price[w] = price
+                found.at_open[w] = reaches_down(op, lvl) if is_stop else reaches_up(op, tk)
+                reason = _STOP
+                if trail is not None and snap(float(trail_level[at])) > snap(float(stop[w])):
+                    reason = _TRAIL
+                found.reason[w] = reason if is_stop else _TAKE
         if trail is not None:
             highest[active] = np.maximum(highest[active], np.maximum.reduceat(highs, starts))
         pos[active] = hi

@@ -172,7 +172,7 @@ def market_sell_price(
     )
 
 
-#: A price this close to a level (relative) is compared with the level as a decimal (settle).
+#: How close (relative) a price must come to a level for the level's decimal value to decide.
 NEAR = 1e-12
 
 
@@ -186,18 +186,17 @@ def snap(level: float) -> float:
     return float(f"{level:.15g}")
 
 
-def settle(level: float, *prices: float) -> float:
-    """The level ``prices`` are compared with: :func:`snap` of it when one of them lies within
-    :data:`NEAR` (relative) of it, else the level as it is.
+def reaches_down(price: float, level: float) -> bool:
+    """``price <= level``, where a price within :data:`NEAR` above the level is compared with
+    the level's decimal value (:func:`snap`): a low of exactly 930 reaches a stop that float
+    arithmetic put at 929.9999999999999. ``backtest/exits.py`` applies the same operations
+    to arrays."""
+    return price <= level or (price <= level * (1.0 + NEAR) and price <= snap(level))
 
-    So a bar whose low is exactly the stop's decimal level (930) reaches the stop although
-    float arithmetic put it at 929.9999999999999, and fills it at 930; far from any price the
-    level is used as computed (the decision is the same either way).
-    ``backtest/exits.py`` applies the same rule to arrays, with the same float operations.
-    """
-    if math.isfinite(level) and any(abs(p - level) <= NEAR * abs(level) for p in prices):
-        return snap(level)
-    return level
+
+def reaches_up(price: float, level: float) -> bool:
+    """``price >= level``, the mirror of :func:`reaches_down` (110 reaches 110.00000000000001)."""
+    return price >= level or (price >= level * (1.0 - NEAR) and price >= snap(level))
 
 
 def protective_fill(
@@ -210,16 +209,14 @@ def protective_fill(
     it, else the take-profit if the high reaches it — when both could have been hit inside the
     bar, the stop is assumed first (the worse outcome). None when neither fills. Use -inf/+inf
     for a missing stop/take-profit. A price equal to a level's decimal value reaches it
-    (:func:`settle`).
+    (:func:`reaches_down`), and a level the bar only touched fills at that decimal value.
     """
-    stop = settle(stop, bar_open, bar_low)
-    take = settle(take, bar_open, bar_high)
-    if bar_open <= stop:
+    if reaches_down(bar_open, stop):
         return bar_open, True
-    if bar_open >= take:
+    if reaches_up(bar_open, take):
         return bar_open, False
-    if bar_low <= stop:
-        return stop, True
-    if bar_high >= take:
-        return take, False
+    if reaches_down(bar_low, stop):
+        return (stop if bar_low <= stop else snap(stop)), True
+    if reaches_up(bar_high, take):
+        return (take if bar_high >= take else snap(take)), False
     return None
