@@ -13,6 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,6 +22,7 @@ from candlewick.backtest.engine import BacktestSettings, PairData, run_backtest
 from candlewick.backtest.exits import PlannedExit, plan_exit
 from candlewick.core.fills import Fees, Precision, Slippage
 from candlewick.core.types import BacktestResult, Candles, ExitReason, Trade
+from candlewick.paths import shared_data_dir
 from candlewick.risk.rules import ExitRules
 
 D = Decimal
@@ -335,6 +337,21 @@ def test_a_price_exactly_at_a_level_reaches_it(
     rows: tuple[str, ...], rules: ExitRules, expected: PlannedExit
 ) -> None:
     assert exit_of(bars(*rows, "950 951 949 950"), rules) == expected
+
+
+def test_a_real_low_exactly_at_the_trailing_stop_reaches_it() -> None:
+    # Binance BTC/USDT 5m, entered at the open of 2024-09-06 17:00 UTC (54074.00); highest high
+    # since: 54435.00, so a 2 % trailing stop at 54435 x 0.98 = 53346.30 (float arithmetic:
+    # 53346.299999999996). The bar of 19:00 has the low 53346.30: out there, not 7 bars later.
+    root = shared_data_dir()
+    if root is None:
+        pytest.skip("../shared/data is not beside the checkout")
+    frame = pd.read_csv(root / "candles" / "binance_BTC-USDT_5m.csv.gz", nrows=55_000)
+    o, h, low, c = (frame[k].to_numpy(np.float64) for k in ("open", "high", "low", "close"))
+    entry = int(np.searchsorted(frame["timestamp"].to_numpy(), 1_725_642_000_000))
+    got = plan_exit(o, h, low, c, NO_EXITS, entry, ExitRules(trailing_stop_pct=0.02))
+    assert (o[entry], frame["timestamp"][got.bar]) == (54074.0, 1_725_649_200_000)
+    assert (got.price, got.reason, got.at_open) == (53346.3, ExitReason.TRAILING_STOP, False)
 
 
 @pytest.mark.xfail(
