@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from candlewick.config.loader import load_trading_config
 from candlewick.config.models import TradingConfig
 from candlewick.config.pipeline_check import sample_candles
 from candlewick.errors import ConfigError
+from candlewick.signals import SETUPS
 from tests.unit.test_config import base, write
 
 PLUGIN = '''
@@ -146,3 +148,29 @@ def test_sample_candles_cover_three_of_the_longest_informative_candles() -> None
     assert len(candles) >= 3 * 96
     assert (candles.low <= candles.open).all() and (candles.high >= candles.close).all()
     assert (candles.volume > 0).all()
+
+
+COUNTING = '''
+from candlewick.signals import SetupSignals, setup
+
+calls = []
+
+
+@setup("counting_{tag}", defaults={{}})
+def counting(frame, params):
+    """Counts its calls in module state."""
+    calls.append(len(frame))
+    up = (frame["close"] > frame["open"]).to_numpy()
+    return SetupSignals(up, ~up)
+'''
+
+
+def test_the_check_leaves_plugin_state_untouched(tmp_path: Path) -> None:
+    tag = tmp_path.name.replace("-", "_")
+    (tmp_path / "counting.py").write_text(COUNTING.format(tag=tag))
+    data = base()
+    data["plugins"] = ["counting.py"]
+    data["setups"] = [{"name": f"counting_{tag}"}]
+    config = load_trading_config(write(tmp_path, data))
+    module = sys.modules[SETUPS.get(config.setups[0].name).__module__]
+    assert module.calls == []

@@ -60,7 +60,23 @@ def sample_candles(config: TradingConfig, pair: str | None = None) -> Candles:
 
 def check_pipeline(config: TradingConfig, source: str) -> None:
     """Build and run the strategy as the backtest does, on sample candles; ConfigError
-    naming the file and the field at the first problem."""
+    naming the file and the field at the first problem.
+
+    Plugins run as freshly executed copies (:func:`candlewick.modes.backtest.fresh_plugins`):
+    the state a plugin keeps between calls is the same after the check as before it.
+    """
+    from candlewick.modes.backtest import fresh_plugins, plugin_modules
+
+    try:
+        with fresh_plugins(plugin_modules(config)):
+            _run_pipeline(config, source)
+    except ConfigError:
+        raise
+    except CandlewickError as exc:
+        raise ConfigError(f"{source}: plugins: {exc}") from None
+
+
+def _run_pipeline(config: TradingConfig, source: str) -> None:
     from candlewick.backtest.engine import run_backtest
     from candlewick.modes.strategy import (
         backtest_settings,
