@@ -45,6 +45,15 @@ class PairConfig(_Model):
     max_price: Decimal = Field(default=Decimal("1000000"), gt=0)
     min_notional: Decimal = Field(default=Decimal("5"), ge=0)
     max_notional: Decimal = Field(default=Decimal("9000000"), gt=0)
+    market_min_qty: Decimal = Field(default=Decimal(0), ge=0, description="0: no minimum")
+    market_max_qty: Decimal | None = Field(default=None, gt=0, description="default max_qty")
+    market_step_size: Decimal = Field(default=Decimal(0), ge=0, description="0: any step")
+    bid_multiplier_up: Decimal = Field(default=Decimal(5), gt=0)
+    bid_multiplier_down: Decimal = Field(default=Decimal("0.2"), gt=0)
+    ask_multiplier_up: Decimal = Field(default=Decimal(5), gt=0)
+    ask_multiplier_down: Decimal = Field(default=Decimal("0.2"), gt=0)
+    max_num_orders: int = Field(default=200, ge=1, le=100_000)
+    max_num_algo_orders: int = Field(default=5, ge=1, le=100_000)
 
     @field_validator("market")
     @classmethod

@@ -30,7 +30,15 @@ from candlewick.emulator.book import Level, make_book
 from candlewick.emulator.config import FeesConfig
 from candlewick.emulator.limits import OrderCounter
 from candlewick.emulator.market import Piece
-from candlewick.emulator.orders import STOP_TYPES, Fill, NewOrder, Order, Status, Trade
+from candlewick.emulator.orders import (
+    STOP_TYPES,
+    Fill,
+    NewOrder,
+    Order,
+    Status,
+    Trade,
+    check_filters,
+)
 from candlewick.emulator.rules import SymbolRules
 from candlewick.emulator.venue import Listing, Venue
 
@@ -191,12 +199,10 @@ class Engine:
         if any(self.orders[i].is_open for i in self.by_client.get(key, [])):
             raise errors.order_rejected(errors.DUPLICATE_ORDER)
         buy = new.side == "BUY"
-        if new.type == "MARKET":
-            reference = Decimal(repr(listing.market.avg_price(now)))
-            notional = new.quote_qty if new.quote_qty else new.quantity * reference
-            rules.check_notional(notional, market=True)
-        else:
-            rules.check_notional(new.price * new.quantity, market=False)
+        check_filters(new, rules, Decimal(repr(listing.market.avg_price(now))))
+        mine = self.open_orders(account_name, new.symbol)
+        algo = sum(o.type in STOP_TYPES for o in mine)
+        rules.check_open_orders(len(mine), algo, new.type in STOP_TYPES)
         book = self.venue.book(new.symbol)
         levels = book.asks if buy else book.bids
         plan: list[tuple[Decimal, Decimal]] = []

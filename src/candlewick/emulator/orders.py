@@ -252,6 +252,19 @@ class Trade:
         }
 
 
+def check_filters(new: NewOrder, rules: SymbolRules, average: Decimal) -> None:
+    """The filters that need the market (``average``: the 5-minute average price):
+    MARKET_LOT_SIZE and NOTIONAL for market orders, PERCENT_PRICE_BY_SIDE and NOTIONAL for the
+    others."""
+    if new.type == "MARKET":
+        if new.quantity:
+            rules.check_market_qty(new.quantity)
+        rules.check_notional(new.quote_qty or new.quantity * average, market=True)
+    else:
+        rules.check_percent_price(new.price, new.side == "BUY", average)
+        rules.check_notional(new.price * new.quantity, market=False)
+
+
 def _required(params: dict[str, str], name: str) -> Decimal:
     value = decimal_param(params, name)
     if value is None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import zlib
+from decimal import Decimal
 from typing import Any
 
 from candlewick.emulator import errors
-from candlewick.emulator.orders import Order, parse_new_order
+from candlewick.emulator.orders import Order, check_filters, parse_new_order
 from candlewick.emulator.params import client_order_id, generated_client_id, int_param, time_param
 from candlewick.emulator.public import listing
 from candlewick.emulator.server import Call, DropConnection, Endpoint, fixed
@@ -73,7 +74,9 @@ async def new_order(call: Call) -> dict[str, Any]:
 async def test_order(call: Call) -> dict[str, Any]:
     """POST /api/v3/order/test: checks the parameters and filters only."""
     found = listing(call)
-    parse_new_order(call.params, found.rules)
+    new = parse_new_order(call.params, found.rules)
+    average = Decimal(repr(found.market.avg_price(call.emulator.now())))
+    check_filters(new, found.rules, average)
     return {}
 
 

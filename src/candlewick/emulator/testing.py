@@ -54,10 +54,19 @@ def import_march_2026(
 
 
 def config_for(
-    store_root: Path, markets: list[str] | None = None, **overrides: Any
+    store_root: Path,
+    markets: list[str] | None = None,
+    pair_rules: dict[str, dict[str, Any]] | None = None,
+    **overrides: Any,
 ) -> EmulatorConfig:
-    """An emulator configuration serving ``markets`` from ``store_root`` on an ephemeral port."""
-    pairs = [{"market": m, **MARCH_2026_RULES[m]} for m in (markets or list(MARCH_2026))]
+    """An emulator configuration serving ``markets`` from ``store_root`` on an ephemeral port
+    (``pair_rules``: extra pair settings by market, e.g. ``{"BTC/USDT": {"max_num_orders": 3}}``).
+    """
+    extra = pair_rules or {}
+    pairs = [
+        {"market": m, **MARCH_2026_RULES[m], **extra.get(m, {})}
+        for m in (markets or list(MARCH_2026))
+    ]
     data: dict[str, Any] = {"port": 0, "store": str(store_root), "pairs": pairs}
     data.update(overrides)
     return EmulatorConfig.model_validate(data)
