@@ -148,6 +148,16 @@ def invalid_parameter(param: str) -> ApiError:
     return ApiError(-1130, f"Data sent for parameter '{param}' is not valid.")
 
 
+def more_than_hours(hours: int) -> ApiError:
+    """-1127: the time range of a history query is too long."""
+    return ApiError(-1127, f"More than {hours} hours between startTime and endTime.")
+
+
+def bad_combination() -> ApiError:
+    """-1128: optional parameters that may not be sent together."""
+    return ApiError(-1128, "Combination of optional parameters invalid.")
+
+
 def bad_recv_window() -> ApiError:
     """-1131 (from Binance's 2019 changelog): recvWindow above 60000."""
     return ApiError(-1131, "recvWindow must be less than 60000")

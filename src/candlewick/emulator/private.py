@@ -1,5 +1,9 @@
 """Binance's signed REST endpoints: orders, open orders, account, trades.
 
+``myTrades`` and ``allOrders`` take at most 24 hours between ``startTime`` and ``endTime``
+(-1127), and ``myTrades`` only Binance's parameter combinations (``orderId`` or ``fromId`` with
+a time: -1128).
+
 A successful ``POST``/``DELETE /api/v3/order`` costs no request weight (Binance since
 2026-04-02); a refused one costs 1. Successful orders carry ``X-MBX-ORDER-COUNT-10S`` and
 ``X-MBX-ORDER-COUNT-1D``.
@@ -20,6 +24,7 @@ from candlewick.emulator.server import Call, DropConnection, Endpoint, fixed
 
 MAX_ROWS = 1000
 DEFAULT_ROWS = 500
+MAX_WINDOW_MS = 24 * 3_600_000  # startTime to endTime of myTrades and allOrders
 
 
 def _account(call: Call) -> str:
@@ -125,6 +130,8 @@ def _window(call: Call, items: list[Any], key: str, id_key: str, id_param: str) 
     first_id = int_param(call.params, id_param)
     start = time_param(call.params, "startTime")
     end = time_param(call.params, "endTime")
+    if start is not None and end is not None and end - start > MAX_WINDOW_MS:
+        raise errors.more_than_hours(MAX_WINDOW_MS // 3_600_000)
     if first_id is not None:
         chosen = [x for x in items if getattr(x, id_key) >= first_id]
         return chosen[:limit]
@@ -177,8 +184,12 @@ async def account_info(call: Call) -> dict[str, Any]:
 
 
 async def my_trades(call: Call) -> list[dict[str, Any]]:
-    """GET /api/v3/myTrades (``symbol`` required; ``orderId``, time range, ``fromId``)."""
+    """GET /api/v3/myTrades (``symbol`` required; ``orderId``, time range, ``fromId``: not
+    ``orderId`` or ``fromId`` with a time, -1128)."""
     symbol = listing(call).rules.symbol
+    by_id = call.params.keys() & {"orderId", "fromId"}
+    if by_id and call.params.keys() & {"startTime", "endTime"}:
+        raise errors.bad_combination()
     trades = call.emulator.engine.my_trades(_account(call), symbol)
     order_id = int_param(call.params, "orderId")
     if order_id is not None:
