@@ -62,6 +62,7 @@ table.sortable th{cursor:pointer;user-select:none}
 .scroll{max-height:640px;overflow:auto;border:1px solid #eee}
 .banner{background:#fdecea;border:3px solid #c62828;color:#7f0000;padding:12px 16px;
 margin:0 0 16px;font-size:115%;font-weight:600}.banner pre{font-size:80%;font-weight:400}
+pre{white-space:pre-wrap}
 """
 
 # Click a header to sort by that column; numbers compare as numbers ("1,234.5", "12.3%").
