@@ -226,3 +226,27 @@ def test_too_much_weight_gets_429_then_a_418_ban(store_root: Path) -> None:
     statuses = [e.status for e in emulator.log.entries()]
     assert statuses == [200] * 30 + [429, 429, 418, 418]
     assert emulator.limiter.bans(frozen) == {"127.0.0.1": frozen + 120_000}
+
+
+def test_deep_order_book_up_to_5000_levels_at_weight_250(store_root: Path) -> None:
+    async def scenario() -> None:
+        config = config_for(store_root, ["BTC/USDT"], speed="step")
+        async with serve(config) as server:
+            ex = ccxt_client(server.url)
+            try:
+                await ex.load_markets()
+                top = await ex.fetch_order_book("BTC/USDT", limit=100)
+                used = int(ex.last_response_headers["X-MBX-USED-WEIGHT-1M"])
+                deep = await ex.fetch_order_book("BTC/USDT", limit=5000)
+                assert int(ex.last_response_headers["X-MBX-USED-WEIGHT-1M"]) == used + 250
+                beyond = await ex.public_get_depth({"symbol": "BTCUSDT", "limit": 6000})
+            finally:
+                await ex.close()
+        assert len(deep["bids"]) == len(deep["asks"]) == 5000
+        assert len(beyond["bids"]) == len(beyond["asks"]) == 5000  # truncated to 5000
+        assert deep["nonce"] == top["nonce"]  # the same book, only deeper
+        assert deep["bids"][:100] == top["bids"] and deep["asks"][:100] == top["asks"]
+        assert all(a[0] > b[0] for a, b in itertools.pairwise(deep["bids"]))
+        assert all(a[0] < b[0] for a, b in itertools.pairwise(deep["asks"]))
+
+    asyncio.run(scenario())

@@ -110,6 +110,13 @@ class BookFeed:
         """The last book drawn."""
         return self._book
 
+    @property
+    def key(self) -> tuple[int, int]:
+        """``(price_ticks, unit_steps)`` of the last book drawn."""
+        if self._key is None:
+            raise RuntimeError("no book drawn yet: call refresh first")
+        return self._key
+
     def diff_since(self, last_id: int) -> Diff | None:
         """The merged changes after update ``last_id`` (None when there are none).
 

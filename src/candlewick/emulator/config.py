@@ -138,7 +138,9 @@ class BookConfig(_Model):
     """The synthetic order book around the replayed price (see docs/emulator.md)."""
 
     spread_bps: float = Field(default=1.0, ge=0, le=1000)
-    levels: int = Field(default=1000, ge=1, le=5000)
+    levels: int = Field(
+        default=1000, ge=1, le=5000, description="levels per side the depth stream keeps current"
+    )
     level_step_bps: float = Field(default=1.0, gt=0, le=1000)
     depth_fraction: float = Field(default=0.02, gt=0, le=100)
     volume_window_minutes: int = Field(default=60, ge=1, le=10080)

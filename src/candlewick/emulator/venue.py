@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from candlewick.emulator.book import Book, BookFeed, BookShape, grid_ticks
+from candlewick.emulator.book import Book, BookFeed, BookShape, grid_ticks, make_book
 from candlewick.emulator.clock import ReplayClock, wall_ms
 from candlewick.emulator.config import EmulatorConfig
 from candlewick.emulator.market import PairMarket, fmt
@@ -59,9 +59,14 @@ class Venue:
         return self.listings[symbol].feed.refresh(self.price_ticks(symbol), self.unit_steps(symbol))
 
     def depth(self, symbol: str, limit: int) -> dict[str, Any]:
-        """The ``/api/v3/depth`` body."""
+        """The ``/api/v3/depth`` body: the current book, drawn deeper than the levels the
+        depth stream keeps current when ``limit`` asks for more (the same formula)."""
         listing = self.listings[symbol]
         book = self.book(symbol)
+        shape = listing.feed.shape
+        if limit > shape.levels:
+            price, unit = listing.feed.key
+            book = make_book(price, unit, replace(shape, levels=limit))
         rules = listing.rules
         return {
             "lastUpdateId": listing.feed.update_id,
