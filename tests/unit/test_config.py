@@ -208,3 +208,13 @@ def test_account_credentials_come_from_the_environment(
         account.credentials()
     monkeypatch.setenv("CW_TEST_SECRET", "s")
     assert account.credentials() == ("k", "s")
+
+
+def test_many_problems_fit_on_one_screen(tmp_path: Path) -> None:
+    data = base()
+    data["setups"] = [{"name": f"no_such_setup_{i}"} for i in range(30)]
+    with pytest.raises(ConfigError) as err:
+        load_trading_config(write(tmp_path, data))
+    lines = str(err.value).splitlines()
+    assert lines[0].endswith("30 problem(s):") and len(lines) == 14
+    assert lines[-1] == "  ... and 18 more: fix these first"

@@ -264,7 +264,7 @@ def check_references(config: TradingConfig, source: str) -> None:
                 f"  - risk.atr_indicator: {atr.id!r} is a {atr.name!r} indicator; it must be 'atr'"
             )
     if problems:
-        raise ConfigError("\n".join([f"{source}: {len(problems)} problem(s):", *problems]))
+        raise ConfigError(problem_report(f"{source}: {{}} problem(s):", problems))
 
 
 def _unknown_params(where: str, meta: Mapping[str, Any], params: Mapping[str, Any]) -> list[str]:
