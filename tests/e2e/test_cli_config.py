@@ -100,7 +100,7 @@ def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("case", list(CASES))
 def test_bad_config_gives_one_clear_message(tmp_path: Path, case: str) -> None:
     content, fragments = CASES[case]
-    path = tmp_path / "bad config.yaml"
+    path = tmp_path / "bad {config}.yaml"
     path.write_bytes(content)
     for args in (["config", "validate", str(path)], ["backtest", "--config", str(path)]):
         done = run(tmp_path / "home", *args)

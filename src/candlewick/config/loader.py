@@ -94,19 +94,19 @@ def format_validation_error(
             message = err["msg"].removeprefix("Value error, ")
             found = "" if isinstance(value, dict | list) else f" (found {_short(value)})"
             problems.append(f"  - {field}: {message}{found}")
-    return problem_report(f"{source}: {{}} problem(s) in the configuration:", problems)
+    return problem_report(source, "problem(s) in the configuration", problems)
 
 
 #: At most this many problems are listed, so that a report fits on one screen.
 MAX_PROBLEMS_SHOWN = 12
 
 
-def problem_report(head: str, problems: list[str]) -> str:
-    """``head`` (its ``{}`` filled with the count) and the first problems, one per line."""
+def problem_report(source: str, what: str, problems: list[str]) -> str:
+    """``source: N what:`` and the first problems, one per line."""
     shown = problems[:MAX_PROBLEMS_SHOWN]
     if len(problems) > len(shown):
         shown.append(f"  ... and {len(problems) - len(shown)} more: fix these first")
-    return "\n".join([head.format(len(problems)), *shown])
+    return "\n".join([f"{source}: {len(problems)} {what}:", *shown])
 
 
 def _line_of(loc: tuple[int | str, ...], lines: Mapping[FieldPath, int]) -> str:
@@ -151,7 +151,7 @@ def parse_model(
             for where, why in secrets
         ]
         raise ConfigError(
-            problem_report(f"{source}: {{}} secret(s) written in the file:", problems)
+            problem_report(source, "secret(s) written in the file", problems)
             + "\n  Put each secret in an environment variable (in the shell, or in a git-ignored "
             ".env: see .env.example) and write the variable's name instead, as accounts.<name>."
             "api_key_env / api_secret_env do."
@@ -264,7 +264,7 @@ def check_references(config: TradingConfig, source: str) -> None:
                 f"  - risk.atr_indicator: {atr.id!r} is a {atr.name!r} indicator; it must be 'atr'"
             )
     if problems:
-        raise ConfigError(problem_report(f"{source}: {{}} problem(s):", problems))
+        raise ConfigError(problem_report(source, "problem(s)", problems))
 
 
 def _unknown_params(where: str, meta: Mapping[str, Any], params: Mapping[str, Any]) -> list[str]:
