@@ -1,4 +1,5 @@
-"""Binance's public REST endpoints: ping, time, exchangeInfo, klines, tickers, depth, status.
+"""Binance's public REST endpoints: ping, time, exchangeInfo, klines, tickers, depth, trades
+(the tape of :mod:`candlewick.emulator.tape`), status.
 
 Weights are Binance's current ones (``binance-spot-rules.md`` section 2).
 """
@@ -11,12 +12,15 @@ from candlewick.emulator import errors
 from candlewick.emulator.market import INTERVALS
 from candlewick.emulator.params import int_param, is_whole, symbol_list, time_param
 from candlewick.emulator.server import Call, Endpoint, fixed
+from candlewick.emulator.tape import Tape
 from candlewick.emulator.venue import Listing
 
 MAX_KLINES = 1000
 DEFAULT_KLINES = 500
 MAX_DEPTH = 5000
 DEFAULT_DEPTH = 100
+MAX_TRADES = 1000
+DEFAULT_TRADES = 500
 
 
 def listing(call: Call, name: str = "symbol") -> Listing:
@@ -177,6 +181,51 @@ async def depth(call: Call) -> dict[str, Any]:
     return call.emulator.venue.depth(found.rules.symbol, min(limit, MAX_DEPTH))
 
 
+def _tape(call: Call) -> tuple[Tape, int]:
+    """The tape of the ``symbol`` parameter's pair and the ``limit`` (default 500, max 1000)."""
+    found = listing(call)
+    limit = int_param(call.params, "limit", DEFAULT_TRADES)
+    assert limit is not None
+    if not 1 <= limit <= MAX_TRADES:
+        raise errors.invalid_parameter("limit")
+    return Tape(found.market, found.rules.step), limit
+
+
+async def recent_trades(call: Call) -> list[dict[str, Any]]:
+    """GET /api/v3/trades: the most recent trades of the tape."""
+    tape, limit = _tape(call)
+    return [t.trade_json() for t in tape.backward(call.emulator.now(), limit)]
+
+
+async def historical_trades(call: Call) -> list[dict[str, Any]]:
+    """GET /api/v3/historicalTrades: from ``fromId`` on, else the most recent."""
+    tape, limit = _tape(call)
+    now = call.emulator.now()
+    from_id = int_param(call.params, "fromId")
+    trades = tape.backward(now, limit) if from_id is None else tape.forward(from_id, 0, now, limit)
+    return [t.trade_json() for t in trades]
+
+
+async def agg_trades(call: Call) -> list[dict[str, Any]]:
+    """GET /api/v3/aggTrades: from ``fromId``, or from ``startTime`` (up to ``endTime``), or
+    the most recent up to ``endTime``, or the most recent; ``fromId`` with a time is -1128."""
+    tape, limit = _tape(call)
+    now = call.emulator.now()
+    from_id = int_param(call.params, "fromId")
+    start = time_param(call.params, "startTime")
+    end = time_param(call.params, "endTime")
+    if from_id is not None and (start is not None or end is not None):
+        raise errors.bad_combination()
+    until = now if end is None else min(end, now)
+    if from_id is not None:
+        trades = tape.forward(from_id, 0, now, limit)
+    elif start is not None:
+        trades = tape.forward(0, start, until, limit)
+    else:
+        trades = tape.backward(until, limit)
+    return [t.aggregate_json() for t in trades]
+
+
 ENDPOINTS = (
     Endpoint("GET", "/api/v3/ping", ping, fixed(1)),
     Endpoint("GET", "/api/v3/time", server_time, fixed(1)),
@@ -190,5 +239,8 @@ ENDPOINTS = (
              lambda p: 2 if "symbol" in p else 4),
     Endpoint("GET", "/api/v3/avgPrice", avg_price, fixed(2)),
     Endpoint("GET", "/api/v3/depth", depth, _depth_weight),
+    Endpoint("GET", "/api/v3/trades", recent_trades, fixed(25)),
+    Endpoint("GET", "/api/v3/historicalTrades", historical_trades, fixed(25)),
+    Endpoint("GET", "/api/v3/aggTrades", agg_trades, fixed(4)),
     Endpoint("GET", "/sapi/v1/system/status", system_status, fixed(1)),
 )  # fmt: skip
