@@ -77,6 +77,14 @@ CASES: dict[str, tuple[bytes, list[str]]] = {
         example("slow: sma_slow}", "slow: sma_slw}"),
         ["setups[0]: setup 'ma_cross': param 'slow' names column 'sma_slw'"],
     ),
+    "impossible date": (
+        example("  initial_cash: 10000", "  initial_cash: 10000\n  start: 2024-02-30"),
+        ["line 24, column 10: '2024-02-30' is not a valid date or time"],
+    ),
+    "endless number": (
+        example("period: 10}", "period: " + "9" * 5000 + "}"),
+        ["a number 5000 characters long"],
+    ),
     "secret value": (
         example("name: sma_cross", f"name: {BINANCE_KEY}"),
         ["line 4, name: secrets must not be written", "environment variable", ".env.example"],

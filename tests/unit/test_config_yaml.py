@@ -137,3 +137,24 @@ def test_field_errors_carry_their_line(tmp_path: Path) -> None:
         load_trading_config(write_bytes(tmp_path, text.encode()))
     line = text.splitlines().index("  taker: -1") + 1
     assert f"line {line}, fees.taker:" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("1" * 5000, "a number 5000 characters long"),
+        ("-" + "9" * 80, "a number 81 characters long"),
+        ("2024-02-30", "'2024-02-30' is not a valid date or time: day is out of range for month"),
+        (
+            "2024-13-01 10:00:00",
+            "'2024-13-01 10:00:00' is not a valid date or time: month must be in 1..12",
+        ),
+    ],
+)
+def test_unreadable_scalars_are_refused_with_their_line(
+    tmp_path: Path, value: str, fragment: str
+) -> None:
+    path = write_bytes(tmp_path, f"name: x\nbacktest:\n  start: {value}\n".encode())
+    with pytest.raises(ConfigError) as err:
+        read_yaml(path)
+    assert f"{path}: line 3, column 10: {fragment}" in str(err.value)

@@ -9,7 +9,8 @@ file, the line and the fix, in time proportional to the file's size:
 * aliases (``*name``) that expand to more than :data:`MAX_NODES` values (a "billion laughs"
   alias bomb), or that refer to themselves;
 * a key written twice in one mapping (YAML would silently keep the last one); a merge key
-  (``<<: *base``) may still be overridden, as YAML intends.
+  (``<<: *base``) may still be overridden, as YAML intends;
+* a number more than :data:`MAX_NUMBER_CHARS` characters long, a date that does not exist.
 
 The tree of nodes is checked before any Python object is built, with each aliased node
 measured once, so the check is linear in the file's size whatever the aliases expand to.
@@ -39,6 +40,10 @@ MAX_NODES = 20_000
 #: Where a value sits in the document: mapping keys and list indexes from the top.
 FieldPath = tuple[str | int, ...]
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_CHECKED_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", _TIMESTAMP_TAG)
+#: Longest number written (a 64-character number is far past any bound of a config).
+MAX_NUMBER_CHARS = 64
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -92,7 +97,10 @@ def load_yaml_document(path: Path) -> YamlDocument:
         node = loader.get_single_node()
         if node is None:
             return YamlDocument(None)
-        _Measure().visit(node, 1)
+        measure = _Measure()
+        measure.visit(node, 1)
+        for scalar in measure.scalars:
+            _check_scalar(loader, scalar)
         lines: dict[FieldPath, int] = {}
         _collect_lines(node, (), lines)
         return YamlDocument(loader.construct_document(node), lines)
@@ -157,6 +165,7 @@ class _Measure:
     def __init__(self) -> None:
         self.sizes: dict[int, tuple[int, int]] = {}  # id(node) -> (expanded size, height)
         self.active: set[int] = set()
+        self.scalars: list[ScalarNode] = []  # each distinct number or timestamp once
 
     def visit(self, node: Node, depth: int) -> tuple[int, int]:
         key = id(node)
@@ -183,6 +192,8 @@ class _Measure:
                 children += [key_node, value_node]
         elif isinstance(node, SequenceNode):
             children = list(node.value)
+        elif isinstance(node, ScalarNode) and node.tag in _CHECKED_TAGS:
+            self.scalars.append(node)
         size, height = 1, 1
         for child in children:
             child_size, child_height = self.visit(child, depth + 1)
@@ -198,6 +209,22 @@ class _Measure:
             f"aliases expand to more than {MAX_NODES:,} values (an alias bomb?): write the "
             "values out or use fewer aliases"
         )
+
+
+def _check_scalar(loader: _BoundedLoader, node: ScalarNode) -> None:
+    """Refuse a number too long to be sane or a date that does not exist, at its line."""
+    if node.tag != _TIMESTAMP_TAG and len(node.value) > MAX_NUMBER_CHARS:
+        raise _RefusedError(
+            f"a number {len(node.value)} characters long: write a sane value", node.start_mark
+        )
+    try:
+        loader.construct_object(node)
+    except (ValueError, OverflowError) as exc:
+        kind = "date or time" if node.tag == _TIMESTAMP_TAG else "number"
+        hint = "; write YYYY-MM-DD" if node.tag == _TIMESTAMP_TAG else ""
+        raise _RefusedError(
+            f"{node.value!r} is not a valid {kind}: {exc}{hint}", node.start_mark
+        ) from None
 
 
 def _check_duplicates(node: MappingNode) -> None:
