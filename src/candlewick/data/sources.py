@@ -135,6 +135,8 @@ def shared_candle_file(
     if not found:
         return None
     if timeframe in found:
+        if start_ms is None and end_ms is None:
+            return found[timeframe], timeframe  # an open window: spanned without looking
         first, last = _csv_bounds(found[timeframe])
         if (start_ms is None or first <= start_ms) and (
             end_ms is None or last + timeframe_ms(timeframe) > end_ms
