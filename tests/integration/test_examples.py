@@ -70,7 +70,7 @@ PINNED = {
     "mtf_trend": Figures(
         window=("2024-03-01T00:00:00Z", "2025-08-18T18:20:00Z", 154_301),
         trades=98,
-        final_equity="5047.546708361438644771613635",
+        final_equity="5047.546708361447726895371039",
         max_drawdown=0.5018885926903968,
         reasons={"signal": 12, "stop_loss": 61, "trailing_stop": 1, "take_profit": 24},
         first=TradeFacts("BTC/USDT", "2024-03-05T08:15:00Z", "66514.513101461967295065510",
@@ -82,7 +82,7 @@ PINNED = {
     "portfolio_15m": Figures(
         window=("2023-04-01T00:00:00Z", "2024-04-09T23:30:00Z", 35_999),
         trades=3420,
-        final_equity="2519.685852197405223241753804",
+        final_equity="2519.685852197406359696981707",
         max_drawdown=0.7505693826403083,
         reasons={"signal": 3331, "stop_loss": 44, "trailing_stop": 45},
         first=TradeFacts("XRP/USDT", "2023-04-03T12:00:00Z", "0.51515151",

@@ -279,7 +279,7 @@ def test_take_profit_pays_the_maker_fee_and_time_stop_closes_at_the_open() -> No
     )
     (trade,) = tp.trades
     assert trade.exit_reason is ExitReason.TAKE_PROFIT
-    assert trade.exit_price == dec(100.0 * 1.1)
+    assert trade.exit_price == Decimal("110")  # the level's decimal value, not 100.0 * 1.1
     assert trade.exit_fee == trade.qty_net * trade.exit_price * Decimal("0.001")
     timed = run_backtest(
         [PairData(candles, flags(5, 0), flags(5))],

@@ -354,13 +354,6 @@ def test_a_real_low_exactly_at_the_trailing_stop_reaches_it() -> None:
     assert (got.price, got.reason, got.at_open) == (53346.3, ExitReason.TRAILING_STOP, False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: a level passed through fills at its float value (929.9999999999999), "
-    "floored to 929.99; the fix (fill at fills.snap(level)) changes the price "
-    "tests/unit/test_engine.py::test_take_profit_pays_the_maker_fee_and_time_stop_closes_"
-    "at_the_open pins (dec(100.0 * 1.1) = 110.00000000000001)",
-)
 def test_a_stop_level_off_the_float_grid_fills_on_its_tick() -> None:
     # 1000 x 0.93 is 930.00 exactly; bar 2 trades through it (low 900). With a 0.01 tick the
     # sell fills at 930.00, not at 929.99 (the float 929.9999999999999 floored to the tick).
@@ -458,6 +451,5 @@ def test_random_whole_number_bars_match_the_decimal_rules(
     nxt = np.flatnonzero(np.asarray(exits, dtype=np.bool_)).astype(np.int64)
     got = plan_exit(c.open, c.high, c.low, c.close, nxt, e, rules)
     assert (got.bar, got.reason) == (bar, reason)
-    # Exact once a level passed through fills at its decimal value (see the xfail above);
-    # until then the float level, a few ULP off.
-    assert abs(Decimal(repr(got.price)) - price) <= price * Decimal("1e-14")
+    # A level passed through fills at its decimal value (fills.snap), exactly.
+    assert Decimal(repr(got.price)) == price

@@ -209,14 +209,16 @@ def protective_fill(
     it, else the take-profit if the high reaches it — when both could have been hit inside the
     bar, the stop is assumed first (the worse outcome). None when neither fills. Use -inf/+inf
     for a missing stop/take-profit. A price equal to a level's decimal value reaches it
-    (:func:`reaches_down`), and a level the bar only touched fills at that decimal value.
+    (:func:`reaches_down`), and a level reached inside the bar fills at its decimal value
+    (:func:`snap`: a 930 stop that float arithmetic put at 929.9999999999999 sells at 930, not
+    one tick lower once the price is put on the tick grid).
     """
     if reaches_down(bar_open, stop):
         return bar_open, True
     if reaches_up(bar_open, take):
         return bar_open, False
     if reaches_down(bar_low, stop):
-        return (stop if bar_low <= stop else snap(stop)), True
+        return snap(stop), True
     if reaches_up(bar_high, take):
-        return (take if bar_high >= take else snap(take)), False
+        return snap(take), False
     return None
