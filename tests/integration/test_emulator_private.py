@@ -288,3 +288,26 @@ def test_order_counts_and_weights_in_headers(store_root: Path) -> None:
             assert int(s.ex.last_response_headers["X-MBX-USED-WEIGHT-1M"]) == used + 20
 
     asyncio.run(scenario())
+
+
+def test_resting_fills_do_not_depend_on_how_the_replay_is_stepped(store_root: Path) -> None:
+    minutes = 10
+    bars = CandleStore(store_root).read(
+        "binance", "BTC/USDT", "1m", START, START + minutes * 60_000 - 1
+    )
+    limit = round(min(float(np.median(bars.close)), float(bars.open[0]) - 1), 2)
+
+    async def fills(step_seconds: int) -> list[tuple[float, float, int]]:
+        emulator = make_emulator(store_root)
+        async with session(emulator) as s:
+            order = await s.ex.create_order("BTC/USDT", "limit", "buy", 0.13, limit)
+            for _ in range(minutes * 60 // step_seconds):
+                await s.step(seconds=step_seconds)
+            trades = await s.ex.fetch_my_trades("BTC/USDT")
+            assert all(t["order"] == order["id"] for t in trades)
+            return [(t["price"], t["amount"], t["timestamp"]) for t in trades]
+
+    one_second, whole = asyncio.run(fills(1)), asyncio.run(fills(minutes * 60))
+    assert one_second == whole  # the same fills whatever the tick
+    assert 1 <= len(whole) <= 3 * minutes  # at most one per crossing move (three a minute)
+    assert {p for p, _, _ in whole} == {limit}

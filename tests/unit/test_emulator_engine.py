@@ -213,3 +213,26 @@ def test_balances_are_conserved_and_locks_match_open_orders(
     for placed in engine.orders.values():
         assert placed.executed_qty == sum((t.qty for t in trades if t.order_id == placed.order_id),
                                           D(0))  # fmt: skip
+
+
+def test_a_resting_order_fills_once_per_crossing_move_whatever_the_tick() -> None:
+    rows = [FLAT, (100, 100, 98, 99, 60), (99, 101, 98, 100, 60), (100, 100, 99, 99.5, 60)]
+
+    def trades_when_advanced_by(ms: int) -> list[tuple[Decimal, Decimal, int]]:
+        engine, clock = build(rows, participation=0.05)
+        engine.place("a", order("LIMIT", "BUY", "9", "99.50"))
+        while clock.now() < T0 + len(rows) * MINUTE:
+            clock.advance(ms)
+            engine.advance(clock.now())
+        return [(t.price, t.qty, t.time) for t in engine.my_trades("a", "BTCUSDT")]
+
+    by_tick = trades_when_advanced_by(100)
+    assert by_tick == trades_when_advanced_by(7_000) == trades_when_advanced_by(4 * MINUTE)
+    # Minute 2 (100 -> 100 -> 98 -> 99): the fall crosses 99.50 at 25 s and trades 15 of its
+    # 20 volume at or below it; the rise from 98 to 99 stays below: 20 more, from 40 s.
+    minute2 = T0 + MINUTE
+    assert by_tick[:2] == [
+        (D("99.50"), D("0.75"), minute2 + 25_000),  # 5 % of 15
+        (D("99.50"), D("1.0"), minute2 + 40_000),  # 5 % of 15 + 20, less what was filled
+    ]
+    assert len(by_tick) <= 3 * 3  # at most one fill per monotonic leg of the path

@@ -20,7 +20,6 @@ user stream) as ``executionReport`` and ``outboundAccountPosition`` events.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
@@ -367,34 +366,42 @@ class Engine:
                 continue
             busy = True
             listing = self.venue.listings[symbol]
-            for piece in listing.market.pieces(start, now):
+            for stretch in listing.market.stretches(start, now):
                 for order_id in list(ids):
                     order = self.orders[order_id]
                     if order.is_open:
-                        self._on_piece(order, listing, piece)
+                        self._on_stretch(order, listing, stretch, start, now)
         self.processed_to = now
         if busy:  # nothing to save or announce while no order is open
             self._commit()
 
-    def _on_piece(self, order: Order, listing: Listing, piece: Piece) -> None:
+    def _on_stretch(
+        self, order: Order, listing: Listing, stretch: Piece, start: int, now: int
+    ) -> None:
+        """What the part ``[start, now)`` of a stretch of the path does to an open order."""
         if not order.is_working:
-            stop = float(order.stop_price)
-            pa, pb = piece.start_price, piece.end_price
-            if (order.type == "STOP_LOSS_LIMIT") == (order.side == "SELL"):
-                if min(pa, pb) > stop:
-                    return
-                frac = 0.0 if pa <= stop else (pa - stop) / (pa - pb)
-            else:
-                if max(pa, pb) < stop:
-                    return
-                frac = 0.0 if pa >= stop else (stop - pa) / (pb - pa)
-            t = piece.start_ms + int((piece.end_ms - piece.start_ms) * frac)
-            at = pa if frac == 0.0 else stop
-            self._trigger(order, listing, at, t)
+            piece = stretch.clip(start, now)
+            if piece.end_ms <= piece.start_ms or not self._reaches_stop(order, listing, piece):
+                return
             if not order.is_open:
                 return
-            piece = replace(piece, start_ms=t, start_price=at, volume=piece.volume * (1 - frac))
-        self._rest(order, listing, piece)
+        self._rest(order, listing, stretch, start, now)
+
+    def _reaches_stop(self, order: Order, listing: Listing, piece: Piece) -> bool:
+        """Trigger a waiting stop order when ``piece`` reaches its stop price."""
+        stop = float(order.stop_price)
+        pa, pb = piece.start_price, piece.end_price
+        if (order.type == "STOP_LOSS_LIMIT") == (order.side == "SELL"):
+            if min(pa, pb) > stop:
+                return False
+            frac = 0.0 if pa <= stop else (pa - stop) / (pa - pb)
+        else:
+            if max(pa, pb) < stop:
+                return False
+            frac = 0.0 if pa >= stop else (stop - pa) / (pb - pa)
+        t = piece.start_ms + int((piece.end_ms - piece.start_ms) * frac)
+        self._trigger(order, listing, pa if frac == 0.0 else stop, t)
+        return True
 
     def _trigger(self, order: Order, listing: Listing, price: float, t: int) -> None:
         """A stop reached: the order goes on the book as a limit order at ``t``."""
@@ -409,23 +416,23 @@ class Engine:
         )
         self._execute(order, listing, plan, t)
 
-    def _rest(self, order: Order, listing: Listing, piece: Piece) -> None:
-        """A resting order takes its share of the volume traded at or through its price."""
-        limit = float(order.price)
-        low, high = sorted((piece.start_price, piece.end_price))
-        if order.side == "BUY":
-            share = 1.0 if high <= limit else 0.0 if low > limit else (limit - low) / (high - low)
-        else:
-            share = 1.0 if low >= limit else 0.0 if high < limit else (high - limit) / (high - low)
-        if share <= 0.0:
+    def _rest(self, order: Order, listing: Listing, stretch: Piece, start: int, now: int) -> None:
+        """A resting order fills once per move of the path that trades at or through its
+        price: at the moment the move reaches the price, for what ``participation_rate`` of
+        the volume the move trades there allows (counted since the order rests). The fill
+        happens when the clock passes that moment, so it does not depend on the tick."""
+        window = stretch.clip(order.working_time, stretch.end_ms)
+        hit = window.through(float(order.price), order.side == "BUY")
+        if hit is None or not start <= hit[0] < now:
             return
-        order.eligible_volume += piece.volume * share
+        t, volume = hit
+        order.eligible_volume += volume
         rules = listing.rules
         allowed = rules.floor_qty(Decimal(repr(self.participation * order.eligible_volume)))
         qty = min(allowed - order.resting_filled, order.remaining)
         if qty > 0:
             order.resting_filled += qty
-            self._fill(order, rules, order.price, qty, True, piece.end_ms)
+            self._fill(order, rules, order.price, qty, True, t)
         self._save(order)
 
     # -- bookkeeping ---------------------------------------------------------------------

@@ -72,13 +72,44 @@ def path_points(o: float, h: float, low: float, c: float) -> tuple[float, float,
 
 @dataclass(frozen=True, slots=True)
 class Piece:
-    """A stretch of the price path on which the price moves one way (or not at all)."""
+    """A stretch of the price path on which the price moves one way (or not at all), with the
+    volume traded on it (spread evenly over the time)."""
 
     start_ms: int
     end_ms: int
     start_price: float
     end_price: float
     volume: float
+
+    def price_at(self, t: float) -> float:
+        """The price at ``t`` (linear between the ends)."""
+        span = self.end_ms - self.start_ms
+        frac = (t - self.start_ms) / span if span else 0.0
+        return self.start_price + (self.end_price - self.start_price) * frac
+
+    def clip(self, t0: int, t1: int) -> Piece:
+        """The part of the piece in ``[t0, t1)`` (empty when they do not overlap)."""
+        a, b = max(self.start_ms, t0), min(self.end_ms, t1)
+        span = self.end_ms - self.start_ms
+        volume = self.volume * max(b - a, 0) / span if span else 0.0
+        return Piece(a, max(a, b), self.price_at(a), self.price_at(max(a, b)), volume)
+
+    def through(self, limit: float, buy: bool) -> tuple[int, float] | None:
+        """When the piece first trades at or through ``limit`` (at or below it for a buy, at
+        or above for a sell) and the volume it trades there; None when it never does, or only
+        touches the level (no volume)."""
+        pa, pb = (self.start_price, self.end_price) if buy else (-self.start_price, -self.end_price)
+        level = limit if buy else -limit
+        span = self.end_ms - self.start_ms
+        if span <= 0 or min(pa, pb) > level:
+            return None
+        if max(pa, pb) <= level:
+            return self.start_ms, self.volume
+        share = (level - min(pa, pb)) / abs(pb - pa)  # of the time, and so of the volume
+        if share <= 0.0:
+            return None
+        start = self.start_ms if pa <= level else self.start_ms + int(span * (1.0 - share))
+        return start, self.volume * share
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,8 +294,9 @@ class PairMarket:
         first = max(0, closed - window)
         return float(self._vcum[closed] - self._vcum[first]) / (closed - first)
 
-    def pieces(self, t0: int, t1: int) -> Iterator[Piece]:
-        """The monotonic stretches of the path in ``[t0, t1)``, in time order."""
+    def stretches(self, t0: int, t1: int) -> Iterator[Piece]:
+        """The whole monotonic stretches of the path (three a minute) that overlap
+        ``[t0, t1)``, in time order."""
         if t1 <= t0:
             return
         i = max(self.locate(t0), 0)
@@ -274,14 +306,15 @@ class PairMarket:
             if open_ms >= t1:
                 break
             points = self._points(i)
+            third = float(self.v[i]) / 3
             for k in range(3):
                 seg0 = open_ms + k * _THIRD
                 seg1 = open_ms + MINUTE if k == 2 else seg0 + _THIRD
-                a, b = max(seg0, t0), min(seg1, t1)
-                if b <= a:
-                    continue
-                span = seg1 - seg0
-                pa = points[k] + (points[k + 1] - points[k]) * (a - seg0) / span
-                pb = points[k] + (points[k + 1] - points[k]) * (b - seg0) / span
-                yield Piece(a, b, pa, pb, float(self.v[i]) * (b - a) / MINUTE)
+                if seg1 > t0 and seg0 < t1:
+                    yield Piece(seg0, seg1, points[k], points[k + 1], third)
             i += 1
+
+    def pieces(self, t0: int, t1: int) -> Iterator[Piece]:
+        """The monotonic stretches of the path clipped to ``[t0, t1)``, in time order."""
+        for stretch in self.stretches(t0, t1):
+            yield stretch.clip(t0, t1)
