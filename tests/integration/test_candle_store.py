@@ -305,7 +305,7 @@ def test_ensure_candles_resamples_a_finer_shared_file(store: CandleStore) -> Non
         "5m",
     )
     candles, origin = ensure_candles(store, "binance", "XRP/USDT", "1h", data_dir=SHARED)
-    assert "resampled from 15m candles imported just now" in origin
+    assert "resampled from 15m candles, imported just now" in origin
     assert [e.timeframe for e in store.entries()] == ["15m"]
     assert_same(candles, resample(store.read("binance", "XRP/USDT", "15m"), "1h"))
 

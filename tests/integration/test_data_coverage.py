@@ -16,6 +16,7 @@ import pytest
 from candlewick.core.resample import resample
 from candlewick.core.types import OHLCV_COLUMNS, Candles
 from candlewick.data.coverage import Coverage, coverage_of, coverage_warning
+from candlewick.data.csv_import import read_candle_csv
 from candlewick.data.sources import ensure_candles, import_file, load_series
 from candlewick.data.store import CandleStore
 from candlewick.paths import shared_data_dir
@@ -112,8 +113,6 @@ def test_the_store_picks_the_series_delivering_most_bars(store: CandleStore) -> 
 
     import_file(store, data_file("binance_ETH-USDT_1h.csv.gz"))  # 2023-01-01 .. 2024-01-10
     import_file(store, data_file("binance_ETH-USDT_15m.csv.gz"))  # 2023-04-01 .. 2024-04-09
-    # All time: the stored 1h series itself (the exact timeframe covers what is asked).
-    assert source("binance", "ETH/USDT", "1h") == "1h"
     # 2024-02: only the 15m series has it.
     feb = (1_706_745_600_000, 1_709_251_200_000 - 1)
     assert source("binance", "ETH/USDT", "1h", *feb) == "15m"
@@ -155,3 +154,20 @@ def test_coverage_describes_native_and_resampled_series() -> None:
     assert native.end_ts == LAST_15M + 900_000
     resampled = Coverage("binance", "BTC/USDT", "15m", "1m", 2, APR_2023, APR_2023 + 900_000)
     assert resampled.resampled and resampled.describe().endswith("resampled from 1m candles")
+
+
+def test_a_short_stored_timeframe_does_not_shadow_a_long_finer_one(store: CandleStore) -> None:
+    # Three days of 15m candles (as a download would leave) next to 17 months of 5m candles.
+    import_file(store, data_file("binance_BTC-USDT_5m.csv.gz"))  # 2024-03-01 .. 2025-08-18
+    fifteen = read_candle_csv(data_file("binance_BTC-USDT_15m.csv.gz"), "binance", "BTC/USDT",
+                              "15m").candles  # fmt: skip
+    store.write(fifteen.slice(len(fifteen) - 3 * 96, len(fifteen)))
+    choice = store.choose_source("binance", "BTC/USDT", "15m")
+    assert choice is not None and choice.timeframe == "5m" and not choice.covers
+    loaded = load_series(store, "binance", "BTC/USDT", "15m", data_dir=SHARED)
+    assert loaded.coverage.source_timeframe == "5m" and loaded.coverage.bars == 154_301 // 3
+    assert "resampled from 5m candles, read from the local candle store" in loaded.note
+    # The three days themselves are read as stored.
+    days = (int(fifteen.timestamp[-3 * 96]), int(fifteen.timestamp[-1]))
+    inside = store.choose_source("binance", "BTC/USDT", "15m", *days)
+    assert inside is not None and (inside.timeframe, inside.covers) == ("15m", True)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from candlewick.core.timeframes import is_multiple, timeframe_ms
 from candlewick.core.types import Candles
-from candlewick.core.validation import Gap, find_gaps, format_ts
+from candlewick.core.validation import Gap, find_gaps
 from candlewick.data.coverage import Coverage
 from candlewick.data.csv_import import parse_candle_filename, read_candle_csv
 from candlewick.data.names import check_timeframe, normalise_exchange, normalise_pair, pair_slug
@@ -212,6 +212,7 @@ def load_series(
     last = None if end_ms is None else end_ms - 1
     choice = store.choose_source(exchange, pair, timeframe, start_ms, last)
     origin = f"read from the local candle store ({store.root})"
+    imported: tuple[Path, str] | None = None
     if choice is None or not choice.covers:
         shared = shared_data_dir() if data_dir is None else data_dir
         found = shared_candle_file(shared, exchange, pair, timeframe, start_ms, last)
@@ -226,9 +227,11 @@ def load_series(
             )
         if found is not None:
             series = (exchange, pair, timeframe)
-            origin = _import_if_better(store, found, choice, series, start_ms, last)
+            origin, imported = _import_if_better(store, found, choice, series, start_ms, last)
     candles, coverage = store.read_with_coverage(exchange, pair, timeframe, start_ms, last)
-    return LoadedSeries(candles, coverage, _sentence(candles, coverage.source_timeframe, origin))
+    if imported and coverage.source_timeframe != imported[1]:  # the estimate was too kind
+        origin = f"read from the local candle store ({store.root}; {imported[0]} was imported too)"
+    return LoadedSeries(candles, coverage, f"{coverage.describe()}, {origin}")
 
 
 def _import_if_better(
@@ -238,30 +241,30 @@ def _import_if_better(
     series: tuple[str, str, str],
     start_ms: int | None,
     end_ms: int | None,
-) -> str:
+) -> tuple[str, tuple[Path, str] | None]:
     """Import the shared file ``found`` for ``series`` (exchange, pair, timeframe) when it
-    gives more ``timeframe`` bars of the window
-    than the store's ``choice`` (always when there is none); returns the origin of the bars
-    that will be read, for the note. A file that cannot be imported is said in the note when
-    the store has bars of its own, else its DataError is raised."""
+    gives more ``timeframe`` bars of the window than the store's ``choice`` (always when there
+    is none). Returns the origin of the bars for the note, and ``found`` when it was imported.
+    A file that cannot be imported is said in the note when the store has bars of its own,
+    else its DataError is raised."""
     path, file_timeframe = found
     exchange, pair, timeframe = series
     in_store = f"read from the local candle store ({store.root})"
     if choice is not None and estimated_bars(path, timeframe, start_ms, end_ms) <= (
         choice.bars or 0
     ):
-        return in_store
+        return in_store, None
     try:
         result = import_file(store, path, exchange, pair, file_timeframe)
     except DataError as exc:
         if choice is None:
             raise
-        return f"{in_store}; {path} would cover more but was not imported: {exc}"
+        return f"{in_store}; {path} would cover more but was not imported: {exc}", None
     origin = (
         f"imported just now from {path} ({result.rows_read:,} bars) into the local candle "
         f"store ({store.root})"
     )
-    return " ".join([origin, *result.warnings])
+    return " ".join([origin, *result.warnings]), found
 
 
 def ensure_candles(
@@ -277,15 +280,3 @@ def ensure_candles(
     """The candles of :func:`load_series` and its sentence saying where they came from."""
     loaded = load_series(store, exchange, pair, timeframe, start_ms, end_ms, data_dir=data_dir)
     return loaded.candles, loaded.note
-
-
-def _sentence(candles: Candles, source_timeframe: str, origin: str) -> str:
-    head = f"{candles.exchange} {candles.pair} {candles.timeframe}: "
-    if len(candles) == 0:
-        span = "no complete bar"
-    else:
-        first, last = int(candles.timestamp[0]), int(candles.timestamp[-1])
-        span = f"{len(candles):,} bars from {format_ts(first)} to {format_ts(last)} UTC"
-    if source_timeframe != candles.timeframe:
-        return f"{head}{span}, resampled from {source_timeframe} candles {origin}"
-    return f"{head}{span}, {origin}"

@@ -82,8 +82,8 @@ class StoreEntry:
 class SourceChoice:
     """The stored series :meth:`CandleStore.choose_source` picked: its ``timeframe``, how many
     bars of the requested timeframe it delivers in the window (None when not counted: the
-    requested timeframe itself is stored and covers the window) and whether its span covers the
-    whole window (never for an open window, unless it is the requested timeframe itself)."""
+    requested timeframe itself is stored and covers the window) and whether it covers the
+    window (for an open window: whether it is the requested timeframe itself)."""
 
     timeframe: str
     bars: int | None
@@ -147,25 +147,33 @@ class CandleStore:
         """The stored series to build ``timeframe`` bars over ``[start_ms, end_ms]`` from.
 
         The rule: the candidates are ``timeframe`` itself and the stored timeframes that divide
-        it. When ``timeframe`` itself is stored and its span covers the window (an open bound
-        is covered), it is used. Otherwise the candidate that delivers the most ``timeframe``
-        bars in the window is used (its bars there counted, the finer series' in whole
-        buckets); on a tie ``timeframe`` itself, then the finest. So 30 days of 1m candles
-        never shadow a stored year of 15m candles, and a window the 15m series does not reach
-        is resampled from the 1m series that has it. None when no candidate is stored.
+        it. When the window has a bound, ``timeframe`` itself is stored and its span covers the
+        window, it is used. Otherwise (and always for an open window with several candidates)
+        the candidate delivering the most ``timeframe`` bars in the window is used (its bars
+        there counted, a finer series' in buckets); on a tie ``timeframe`` itself, then the
+        finest. So 30 days of 1m candles never shadow a stored year of 15m candles, three days
+        of 15m candles never shadow 17 months of 5m candles, and a window the 15m series does
+        not reach is resampled from the 1m series that has it. ``covers`` says whether the
+        choice spans the window (for an open window: whether it is ``timeframe`` itself). None
+        when no candidate is stored.
         """
         exchange, pair = normalise_exchange(exchange), normalise_pair(pair)
         stored = self.timeframes(exchange, pair)
         candidates = [tf for tf in stored if is_multiple(check_timeframe(timeframe), tf)]
         if not candidates:
             return None
-        if timeframe in candidates:
-            entry = self._entry(self.path(exchange, pair, timeframe))
-            step = timeframe_ms(timeframe)
-            if (start_ms is None or entry.first_ts <= start_ms) and (
-                end_ms is None or entry.last_ts + step > end_ms
-            ):
-                return SourceChoice(timeframe, None, covers=True)
+        open_window = start_ms is None and end_ms is None
+
+        def spans(tf: str) -> bool:
+            entry = self._entry(self.path(exchange, pair, tf))
+            return (start_ms is None or entry.first_ts <= start_ms) and (
+                end_ms is None or entry.last_ts + timeframe_ms(tf) > end_ms
+            )
+
+        if timeframe in candidates and (
+            candidates == [timeframe] if open_window else spans(timeframe)
+        ):
+            return SourceChoice(timeframe, None, covers=True)
 
         def bars(tf: str) -> int:
             ts = self._timestamps(self.path(exchange, pair, tf), start_ms, end_ms)
@@ -176,10 +184,7 @@ class CandleStore:
 
         counted = {tf: bars(tf) for tf in candidates}
         best = max(candidates, key=lambda tf: (counted[tf], tf == timeframe, -timeframe_ms(tf)))
-        covers = False
-        if start_ms is not None and end_ms is not None:
-            entry = self._entry(self.path(exchange, pair, best))
-            covers = entry.first_ts <= start_ms and entry.last_ts + timeframe_ms(best) > end_ms
+        covers = best == timeframe if open_window else spans(best)
         return SourceChoice(best, counted[best], covers=covers)
 
     def read_with_coverage(
