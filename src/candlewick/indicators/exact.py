@@ -48,11 +48,17 @@ BoolArr = npt.NDArray[np.bool_]
 
 
 def decimal_places(x: F64) -> tuple[npt.NDArray[np.int64], F64]:
-    """Per value: its decimal places ``d`` (-1 off the grid) and its integer ``r = x * 10**d``.
+    """Per value: decimal places ``d`` (-1 off the grid) and its integer ``r = x * 10**d``.
+
+    When every value is on the grid, ``d`` is one common number of places (the fewest that
+    holds them all); otherwise each value's own fewest.
 
     A value is on the grid when it is the float64 of a decimal ``r / 10**d`` with ``d`` <=
     :data:`MAX_DECIMALS` and ``|r| < 2**50`` (so that ``x * 10**d`` rounds to ``r`` exactly).
     """
+    common = _common_places(x)
+    if common is not None:  # the usual case: every value a decimal of at most `common` places
+        return np.full(len(x), common, dtype=np.int64), np.rint(x * 10.0**common)
     n = len(x)
     places = np.full(n, -1, dtype=np.int64)
     scaled = np.zeros(n, dtype=np.float64)
@@ -75,6 +81,38 @@ def decimal_places(x: F64) -> tuple[npt.NDArray[np.int64], F64]:
         hit = idx[ok]
         places[hit], scaled[hit], pending[hit] = d, r[ok], False
     return places, scaled
+
+
+def _on_grid_at(x: F64, places: int) -> bool:
+    """Whether every value of ``x`` is a decimal of at most ``places`` places."""
+    power = 10.0**places
+    return bool(np.array_equal(np.rint(x * power) / power, x))
+
+
+def _common_places(x: F64) -> int | None:
+    """The fewest places on which every value is a decimal, or None (some off the grid).
+
+    Being on the grid at ``d`` places implies it at ``d + 1`` while ``|x| * 10**(d+1)``
+    stays below 2**50, so the fewest is found by bisection: a handful of passes.
+    """
+    if not len(x):
+        return 0
+    with np.errstate(invalid="ignore"):
+        biggest = float(np.max(np.abs(x)))
+    if not np.isfinite(biggest):
+        return None
+    most = MAX_DECIMALS if biggest == 0 else int(np.floor(np.log10(_GRID_LIMIT / biggest)))
+    most = min(most, MAX_DECIMALS)
+    if most < 0 or not _on_grid_at(x, most):
+        return None
+    low, high = 0, most  # on the grid at `high`; find the fewest places
+    while low < high:
+        middle = (low + high) // 2
+        if _on_grid_at(x, middle):
+            high = middle
+        else:
+            low = middle + 1
+    return high
 
 
 def _on_scale(
@@ -184,6 +222,11 @@ def window_sum(x: F64, period: int, divisor: int = 1) -> F64:
     if m <= 0:
         return out
     places, scaled = decimal_places(x)
+    if places.min(initial=0) >= 0:  # every value on the grid: every window exact
+        ints, top = _on_scale(places, scaled, np.ones(len(x), dtype=bool))
+        values = _divide(_integer_window_sum(ints, period), divisor * 10**top)
+        out[period - 1 :] = values
+        return out
     exact_window = _window_counts(places < 0, period) == 0
     values = np.full(m, np.nan, dtype=np.float64)
     if exact_window.any():
