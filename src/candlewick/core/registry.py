@@ -66,6 +66,21 @@ class Registry(Generic[F]):
         """All registered names, sorted."""
         return sorted(self._entries)
 
+    def snapshot(self) -> dict[str, Entry[F]]:
+        """A copy of the whole table, for :meth:`restore` (e.g. around re-executed plugins)."""
+        return dict(self._entries)
+
+    def restore(self, snapshot: dict[str, Entry[F]]) -> None:
+        """Put back the table :meth:`snapshot` returned, dropping what was registered since."""
+        self._entries = dict(snapshot)
+
+    def unregister_module(self, module: str) -> list[str]:
+        """Remove every function defined in ``module``; the names removed."""
+        gone = [k for k, e in self._entries.items() if getattr(e.func, "__module__", "") == module]
+        for key in gone:
+            del self._entries[key]
+        return gone
+
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 

@@ -227,21 +227,18 @@ def fresh_plugins(modules: Sequence[str]) -> Iterator[None]:
         yield
         return
     registries = _registries()
-    # Registry has no public way to take names out: its table is saved and put back whole.
-    saved = [dict(registry._entries) for registry in registries]
+    saved = [registry.snapshot() for registry in registries]
     originals = {name: sys.modules[name] for name in modules}
     try:
         for registry in registries:
-            for key, entry in list(registry._entries.items()):
-                if entry.func.__module__ in originals:
-                    del registry._entries[key]
+            for name in originals:
+                registry.unregister_module(name)
         for name, original in originals.items():
             _execute_again(name, Path(str(original.__file__)))
         yield
     finally:
         for registry, entries in zip(registries, saved, strict=True):
-            registry._entries.clear()
-            registry._entries.update(entries)
+            registry.restore(entries)
         sys.modules.update(originals)
 
 
