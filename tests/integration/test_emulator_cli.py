@@ -109,3 +109,59 @@ def test_a_port_in_use_says_to_pass_port(tmp_path: Path, store_root: Path) -> No
     assert result.returncode == 2, result.stderr
     assert f"127.0.0.1:{port} is already in use" in result.stderr
     assert "--port" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_example_config_imports_its_pairs_from_the_shared_data(tmp_path: Path) -> None:
+    """The README's block on a fresh home: one pair imported by hand, the emulator imports the
+    others (the files covering its replay start, segment files included), and only once."""
+    assert SHARED is not None
+    home = tmp_path / "home"
+    env = {**os.environ, "CANDLEWICK_HOME": str(home), "CANDLEWICK_SHARED_DATA": str(SHARED),
+           "COLUMNS": "300"}  # fmt: skip
+    candles = SHARED / "candles"
+    imported = subprocess.run(
+        [sys.executable, "-m", "candlewick", "data", "import",
+         str(candles / "binance_BTC-USDT_1m_2026-03.csv.gz")],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert imported.returncode == 0, imported.stderr
+
+    def start() -> tuple[list[str], list[str], list[list[float]]]:
+        command = [sys.executable, "-m", "candlewick", "emulator", "--config", str(EXAMPLE),
+                   "--port", "0", "--speed", "step"]  # fmt: skip
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        lines: list[str] = []
+        try:
+            assert process.stdout is not None
+            while not lines or "listening" not in lines[-1]:
+                line = process.stdout.readline().decode()
+                assert line, "".join(lines) + (
+                    process.stderr.read().decode() if process.stderr else ""
+                )
+                lines.append(line)
+            match = re.search(r"http://127\.0\.0\.1:\d+", lines[-1])
+            assert match is not None
+
+            async def use() -> tuple[list[str], list[list[float]]]:
+                ex = ccxt_client(match.group(0))
+                try:
+                    markets = sorted(await ex.load_markets())
+                    return markets, await ex.fetch_ohlcv("ETH/USDT", "1h", limit=2)
+                finally:
+                    await ex.close()
+
+            markets, eth = asyncio.run(use())
+            return lines, markets, eth
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=20)
+
+    lines, markets, eth = start()
+    notes = " ".join(lines[:-1])
+    for name in ("ETH-USDT_1m_2026-03", "SOL-USDT_1m", "XRP-USDT_1m", "BNB-USDT_1m"):
+        assert f"binance_{name}.csv.gz" in notes, notes
+    assert "BTC-USDT" not in notes  # already in the store
+    assert markets == ["BNB/USDT", "BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT"]
+    assert eth[-1][0] == 1_774_396_800_000  # the replay start, from the 2026-03 segment
+    again, _, _ = start()
+    assert len(again) == 1  # nothing more to import: straight to listening

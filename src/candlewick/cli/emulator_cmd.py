@@ -47,4 +47,7 @@ def emulator(
         if warning is not None:
             Console(stderr=True).print(f"[bold yellow]warning:[/] {escape(warning)}")
 
-    run_forever(loaded, announce)
+    def say(note: str) -> None:
+        console.print(escape(note))
+
+    run_forever(loaded, announce, say)

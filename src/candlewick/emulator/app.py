@@ -46,12 +46,14 @@ def exposure_warning(config: EmulatorConfig, emulator: Emulator) -> str | None:
 Announce = Callable[[str, str, str | None], None]
 
 
-async def serve_until_stopped(config: EmulatorConfig, announce: Announce) -> None:
+async def serve_until_stopped(
+    config: EmulatorConfig, announce: Announce, say: Callable[[str], None] | None = None
+) -> None:
     """Serve ``config`` until SIGINT or SIGTERM, then save the state and stop.
 
-    ``announce(url, summary, warning)`` is called once listening (``warning``: see
-    :func:`exposure_warning`)."""
-    emulator = open_emulator(config)
+    ``say`` tells each import of candles from the shared data; ``announce(url, summary,
+    warning)`` is called once listening (``warning``: see :func:`exposure_warning`)."""
+    emulator = open_emulator(config, say=say)
     runner = make_runner(emulator)
     await runner.setup()
     try:
@@ -77,6 +79,8 @@ async def serve_until_stopped(config: EmulatorConfig, announce: Announce) -> Non
         await runner.cleanup()
 
 
-def run_forever(config: EmulatorConfig, announce: Announce) -> None:
+def run_forever(
+    config: EmulatorConfig, announce: Announce, say: Callable[[str], None] | None = None
+) -> None:
     """Block serving ``config`` (the CLI's entry point)."""
-    asyncio.run(serve_until_stopped(config, announce))
+    asyncio.run(serve_until_stopped(config, announce, say))

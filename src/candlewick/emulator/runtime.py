@@ -234,7 +234,10 @@ class Emulator:
 
 
 def open_emulator(
-    config: EmulatorConfig, store_root: Path | None = None, wall: Any = wall_ms
+    config: EmulatorConfig,
+    store_root: Path | None = None,
+    wall: Any = wall_ms,
+    say: Callable[[str], None] | None = None,
 ) -> Emulator:
     """Load the candles (and the saved state, if any) and build the emulator (not yet serving).
 
@@ -246,4 +249,5 @@ def open_emulator(
     resume_at = None
     if saved is not None and config.resume and "replay_time" in saved.meta:
         resume_at = int(saved.meta["replay_time"])
-    return Emulator(config, open_venue(config, store_root, wall, resume_at), journal, saved)
+    venue = open_venue(config, store_root, wall, resume_at, say)
+    return Emulator(config, venue, journal, saved)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from candlewick.emulator.book import Book, BookFeed, BookShape, grid_ticks, make_book
+from candlewick.emulator.candles import import_missing
 from candlewick.emulator.clock import ReplayClock, wall_ms
 from candlewick.emulator.config import EmulatorConfig
 from candlewick.emulator.market import PairMarket, fmt
@@ -149,12 +151,15 @@ def open_venue(
     store_root: Path | None = None,
     wall: Any = wall_ms,
     resume_at: int | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> Venue:
-    """Load every pair's 1m candles and start the clock at the replay start (or ``resume_at``)."""
+    """Load every pair's 1m candles (importing what the store lacks from the shared data, said
+    through ``say``) and start the clock at the replay start (or ``resume_at``)."""
     from candlewick.data.store import CandleStore
     from candlewick.paths import candle_store_dir
 
     store = CandleStore(store_root or config.store or candle_store_dir())
+    import_missing(config, store, say=say)
     markets: dict[str, PairMarket] = {}
     rules: dict[str, SymbolRules] = {}
     for pair in config.pairs:
