@@ -249,3 +249,31 @@ def test_ws_api_refuses_bad_signatures_and_double_subscriptions(store_root: Path
             assert any(r.get("event", {}).get("e") == "eventStreamTerminated" for r in replies)
 
     asyncio.run(scenario())
+
+
+def test_malformed_websocket_messages_are_answered_not_fatal(store_root: Path) -> None:
+    nested = "[" * 5000 + "]" * 5000
+
+    async def scenario() -> tuple[list[Any], list[Any]]:
+        async with emulator(store_root) as (server, http):
+            market, api = [], []
+            async with http.ws_connect(f"{server.ws_url}/ws") as ws:
+                for text in (
+                    nested,
+                    '{"method": "SUBSCRIBE", "params": ["btcusdt@ticker\\n"], "id": 7}',
+                    '{"method": "LIST_SUBSCRIPTIONS", "id": 8}',
+                ):
+                    await ws.send_str(text)
+                    market.append(json.loads((await ws.receive(timeout=WAIT)).data))
+            async with http.ws_connect(f"{server.ws_url}/ws-api/v3") as ws:
+                for text in (nested, '{"id": "p", "method": "ping"}'):
+                    await ws.send_str(text)
+                    api.append(json.loads((await ws.receive(timeout=WAIT)).data))
+            return market, api
+
+    market, api = asyncio.run(scenario())
+    assert market[0] == {"error": {"code": 3, "msg": "Invalid JSON"}, "id": None}
+    assert market[1]["id"] == 7 and market[1]["error"]["code"] == 2  # a newline is no stream
+    assert market[2] == {"result": [], "id": 8}
+    assert api[0]["status"] == 400 and api[0]["error"]["code"] == -1102
+    assert api[1]["id"] == "p" and api[1]["status"] == 200

@@ -34,8 +34,8 @@ from candlewick.emulator.server import EMULATOR
 
 _SLACK_MS = 20  # a tick that comes a little early still sends
 _STREAM = re.compile(
-    r"^(?P<symbol>[a-z0-9]+)@(?P<kind>kline_(?P<interval>\w+)|miniTicker|ticker|bookTicker"
-    r"|depth(?P<levels>5|10|20)?(?:@(?P<speed>100ms|1000ms))?)$"
+    r"(?P<symbol>[a-z0-9]+)@(?P<kind>kline_(?P<interval>\w+)|miniTicker|ticker|bookTicker"
+    r"|depth(?P<levels>5|10|20)?(?:@(?P<speed>100ms|1000ms))?)"
 )
 
 
@@ -63,7 +63,7 @@ class MarketConnection:
 
 def parse_stream(emulator: Emulator, name: str) -> _Sub | None:
     """The subscription a stream name asks for, None when it names nothing served."""
-    match = _STREAM.match(name)
+    match = _STREAM.fullmatch(name)
     if match is None:
         return None
     symbol = match["symbol"].upper()
@@ -228,7 +228,7 @@ async def _control(hub: MarketStreams, conn: MarketConnection, text: str) -> Non
         request = json.loads(text)
         method, ident = request.get("method"), request.get("id")
         params = request.get("params", [])
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         await _reply(conn.ws, {"error": {"code": 3, "msg": "Invalid JSON"}, "id": None})
         return
     if method == "SUBSCRIBE" and isinstance(params, list):

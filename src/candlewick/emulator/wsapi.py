@@ -128,7 +128,7 @@ def _answer(hub: UserStreams, conn: UserConnection, text: str) -> dict[str, Any]
         params = request.get("params") or {}
         if not isinstance(params, dict):
             raise ValueError("params")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return {"id": None, "status": 400, "error": {"code": -1102, "msg": "Malformed request."}}
     try:
         if method == "userDataStream.subscribe.signature":
