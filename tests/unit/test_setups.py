@@ -183,6 +183,8 @@ def test_unknown_param_is_rejected_with_a_suggestion() -> None:
         ("rsi_mean_reversion", {"entry": "sometimes"}),
         ("donchian_breakout", {"period": 2.5}),
         ("donchian_breakout", {"period": 0}),
+        ("donchian_breakout", {"period": 10**30}),  # too big for int64: refused, not a crash
+        ("donchian_breakout", {"period": 1_000_001}),
         ("mtf_trend_follower", {"trigger": "moon"}),
     ],
 )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -28,7 +29,11 @@ from candlewick.errors import StrategyError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: The largest whole-number param (periods, bars) a setup or filter accepts by default.
+MAX_BARS = 1_000_000
+
 __all__ = [
+    "MAX_BARS",
     "SETUPS",
     "Params",
     "SetupFn",
@@ -172,10 +177,21 @@ def number(
     high: float | None = None,
     integer: bool = False,
 ) -> float:
-    """``params[key]`` as a number checked against ``[low, high]`` (and whole if ``integer``)."""
+    """``params[key]`` as a number checked against ``[low, high]`` (and whole if ``integer``).
+
+    Without ``high``, a whole number is at most :data:`MAX_BARS` (a count of bars) and any
+    number at most 1e15: larger values are typos, and would overflow the arrays they size.
+    """
     p = _as_params(params)
     value = p[key]
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
+    if high is None:
+        high = MAX_BARS if integer else 1e15
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if ok:
+        try:
+            ok = math.isfinite(value)
+        except OverflowError:  # an int too large for a float
+            ok = False
     if ok and integer:
         ok = float(value).is_integer()
     if ok and low is not None:
@@ -184,10 +200,15 @@ def number(
         ok = value <= high
     if not ok:
         kind = "a whole number" if integer else "a number"
-        lo, hi = ("-inf" if low is None else low), ("inf" if high is None else high)
-        bounds = f" in [{lo}, {hi}]"
+        lo = "-inf" if low is None else _bound(low)
+        bounds = f" in [{lo}, {_bound(high)}]"
         raise p.error(f"param {key!r} must be {kind}{bounds}, got {value!r}")
     return float(value)
+
+
+def _bound(x: float) -> str:
+    """A bound as the user wrote it: 1000000, 0.5, 1e+15."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e12 else f"{x:g}"
 
 
 def choice(params: Mapping[str, Any], key: str, options: tuple[str, ...]) -> str:
