@@ -3,7 +3,7 @@
 Every field has a default except the pairs: a pair names the market it is served as, the stored
 series it replays and its symbol rules (tick size, step size, minimum quantity and notional),
 which become the PRICE_FILTER, LOT_SIZE and NOTIONAL filters of ``exchangeInfo``. See
-``examples/emulator.yaml`` and ``docs/emulator.md``.
+``examples/emulator/emulator.yaml`` and ``docs/emulator.md``.
 
 The API keys of the emulator's accounts are credentials of the emulator only (they open nothing
 real), so they may be written in the file; ``api_key_env``/``api_secret_env`` read them from
