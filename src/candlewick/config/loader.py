@@ -8,7 +8,6 @@ The file itself is never modified.
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +20,7 @@ from candlewick.config.pipeline_check import check_pipeline
 from candlewick.config.secrets import find_secrets
 from candlewick.config.yaml_reader import FieldPath, YamlDocument, load_yaml_document
 from candlewick.errors import ConfigError
+from candlewick.plugins import execute_module, plugin_module_name
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -188,18 +188,14 @@ def load_plugins(config: TradingConfig, base_dir: Path) -> None:
         path = (base_dir / name).resolve()
         if not path.is_file():
             raise ConfigError(f"plugins[{i}]: {name!r}: no such file (relative to {base_dir})")
-        module_name = f"candlewick_plugin_{path.stem}_{abs(hash(path)) % 10**8}"
+        module_name = plugin_module_name(path)
         if module_name in sys.modules:
             continue
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        if spec is None or spec.loader is None:
-            raise ConfigError(f"plugins[{i}]: {name!r} is not an importable Python file")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
+        if path.suffix != ".py":
+            raise ConfigError(f"plugins[{i}]: {name!r} is not an importable Python file (.py)")
         try:
-            spec.loader.exec_module(module)
+            execute_module(module_name, path)
         except Exception as exc:
-            del sys.modules[module_name]
             raise ConfigError(
                 f"plugins[{i}]: {name!r} failed to import: {type(exc).__name__}: {exc}"
             ) from None

@@ -62,10 +62,10 @@ def check_pipeline(config: TradingConfig, source: str) -> None:
     """Build and run the strategy as the backtest does, on sample candles; ConfigError
     naming the file and the field at the first problem.
 
-    Plugins run as freshly executed copies (:func:`candlewick.modes.backtest.fresh_plugins`):
+    Plugins run as freshly executed copies (:func:`candlewick.plugins.fresh_plugins`):
     the state a plugin keeps between calls is the same after the check as before it.
     """
-    from candlewick.modes.backtest import fresh_plugins, plugin_modules
+    from candlewick.plugins import fresh_plugins, plugin_modules
 
     try:
         with fresh_plugins(plugin_modules(config)):

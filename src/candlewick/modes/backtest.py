@@ -6,14 +6,10 @@ reports progress through a callback, so the CLI (Rich) and tests (nothing) can b
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,7 +17,7 @@ import numpy as np
 from candlewick.backtest.engine import run_backtest
 from candlewick.config.models import TradingConfig
 from candlewick.core.types import BacktestResult, Candles, Rejection
-from candlewick.errors import DataError, StrategyError
+from candlewick.errors import DataError
 from candlewick.modes.strategy import (
     backtest_settings,
     build_pair_frame,
@@ -29,9 +25,9 @@ from candlewick.modes.strategy import (
     pair_signals,
     strategy_specs,
 )
+from candlewick.plugins import fresh_plugins, plugin_modules
 
 if TYPE_CHECKING:
-    from candlewick.core.registry import Registry
     from candlewick.data.store import CandleStore
     from candlewick.signals.generator import Signals
     from candlewick.signals.lookahead import LookaheadReport
@@ -157,8 +153,9 @@ def lookahead_reports(
 ) -> dict[str, LookaheadReport]:
     """Recompute the whole pipeline on truncated histories and report changed signals.
 
-    Every run (full history, each cut) starts from fresh plugin state (:func:`fresh_plugins`);
-    ``seed`` draws the random cuts (see :func:`candlewick.signals.lookahead.cut_points`).
+    Every run (full history, each cut) starts from fresh plugin state
+    (:func:`candlewick.plugins.fresh_plugins`); ``seed`` draws the random cuts (see
+    :func:`candlewick.signals.lookahead.cut_points`).
     """
     from candlewick.signals.lookahead import check_lookahead
 
@@ -185,74 +182,3 @@ def lookahead_checks(reports: Mapping[str, LookaheadReport], seed: int) -> dict[
     }
 
 
-def _registries() -> tuple[Registry[Any], ...]:
-    """The registries a plugin can add to that the signal pipeline reads."""
-    from candlewick.indicators.library import INDICATORS
-    from candlewick.signals.filters import FILTERS
-    from candlewick.signals.setups import SETUPS
-
-    return (INDICATORS, SETUPS, FILTERS)
-
-
-def plugin_modules(config: TradingConfig) -> tuple[str, ...]:
-    """The modules outside Candlewick that define an indicator, setup or filter ``config`` uses
-    (its plugin files, or any module that registered one), each with its source file."""
-    indicators, setups, filters = _registries()
-    used = [
-        *(indicators.get(i.name) for i in config.indicators if i.name in indicators),
-        *(setups.get(s.name) for s in config.setups if s.name in setups),
-        *(filters.get(f.name) for f in config.filters if f.name in filters),
-    ]
-    names = dict.fromkeys(fn.__module__ for fn in used)
-    return tuple(
-        name
-        for name in names
-        if name.split(".")[0] != "candlewick"
-        and getattr(sys.modules.get(name), "__file__", None) is not None
-    )
-
-
-@contextmanager
-def fresh_plugins(modules: Sequence[str]) -> Iterator[None]:
-    """Run the block with freshly executed copies of the plugin ``modules``.
-
-    Each module's file is executed again in a new module object (so its globals, closures,
-    caches and function attributes start as at import) that replaces it in ``sys.modules`` and
-    whose decorators register its functions in place of the old ones. Afterwards the original
-    modules and registrations are put back: the backtest's own plugin state is never touched.
-    State kept outside the module (another module, a file) is not reset. Not thread-safe: the
-    registries are process-wide.
-    """
-    if not modules:
-        yield
-        return
-    registries = _registries()
-    saved = [registry.snapshot() for registry in registries]
-    originals = {name: sys.modules[name] for name in modules}
-    try:
-        for registry in registries:
-            for name in originals:
-                registry.unregister_module(name)
-        for name, original in originals.items():
-            _execute_again(name, Path(str(original.__file__)))
-        yield
-    finally:
-        for registry, entries in zip(registries, saved, strict=True):
-            registry.restore(entries)
-        sys.modules.update(originals)
-
-
-def _execute_again(name: str, path: Path) -> None:
-    """Execute the module file ``path`` as a new module ``name`` (put in ``sys.modules``)."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise StrategyError(f"plugin {path}: cannot be imported again for the lookahead check")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:
-        raise StrategyError(
-            f"plugin {path} failed when imported again for the lookahead check (each cut "
-            f"starts from a fresh copy): {type(exc).__name__}: {exc}"
-        ) from exc
