@@ -47,7 +47,6 @@ BAD_DECIMALS = [
 ]
 
 
-
 async def call(
     http: aiohttp.ClientSession,
     url: str,
@@ -60,7 +59,8 @@ async def call(
     query = urlencode(params)
     headers = {}
     if signed:
-        query += ("&" if query else "") + f"timestamp={int(time.time() * 1000)}"
+        if "timestamp" not in params:
+            query += ("&" if query else "") + f"timestamp={int(time.time() * 1000)}"
         query += (
             "&signature=" + hmac.new(SECRET.encode(), query.encode(), hashlib.sha256).hexdigest()
         )
@@ -70,6 +70,26 @@ async def call(
         text = await response.text()
         body = await response.json(content_type=None) if text[:1] in "{[" else text
         return response.status, response.content_type, body
+
+
+Request = tuple[str, str, dict[str, str], bool]  # method, path, params, signed
+
+
+def answers(store_root: Path, requests: list[Request]) -> list[tuple[int, Any]]:
+    """Status and body of each request, sent in order to one emulator."""
+
+    async def scenario() -> list[tuple[int, Any]]:
+        async with (
+            serve(make_emulator(store_root).config) as server,
+            aiohttp.ClientSession() as http,
+        ):
+            out = []
+            for method, path, params, signed in requests:
+                status, _, body = await call(http, server.url, method, path, params, signed)
+                out.append((status, body))
+            return out
+
+    return asyncio.run(scenario())
 
 
 ENDPOINTS: list[tuple[str, str, dict[str, str], list[str], bool]] = [
@@ -114,26 +134,11 @@ def test_whole_number_parameters_refuse_what_binance_refuses(store_root: Path) -
 
 def test_far_but_valid_times_are_adjusted_not_failed(store_root: Path) -> None:
     biggest = str(2**63 - 1)
-    MONTHS = {"symbol": "BTCUSDT", "interval": "1M"}
+    months = {"symbol": "BTCUSDT", "interval": "1M"}
+    windows = ({"startTime": biggest}, {"endTime": biggest}, {"startTime": "0", "endTime": biggest})
+    requests = [("GET", "/api/v3/klines", {**months, **w}, False) for w in windows]
 
-    async def scenario() -> list[tuple[int, Any]]:
-        async with (
-            serve(make_emulator(store_root).config) as server,
-            aiohttp.ClientSession() as http,
-        ):
-            return [
-                (status, body)
-                for params in (
-                    {"startTime": biggest},
-                    {"endTime": biggest},
-                    {"startTime": "0", "endTime": biggest},
-                )
-                for status, _, body in [
-                    await call(http, server.url, "GET", "/api/v3/klines", {**MONTHS, **params})
-                ]
-            ]
-
-    after, upto, everything = asyncio.run(scenario())
+    after, upto, everything = answers(store_root, requests)
     assert after == (200, [])
     assert upto[0] == everything[0] == 200
     assert len(upto[1]) == len(everything[1]) >= 1  # the months replayed so far
@@ -287,3 +292,19 @@ def test_oversized_requests_get_binance_json(store_root: Path) -> None:
     assert url_too_long[0] == header_too_long[0] == 400  # refused by the HTTP parser
     assert control_too_big[0] == 413 and control_too_big[1] == "application/json"
     assert "error" in json.loads(control_too_big[2])
+
+
+def test_timestamp_and_recv_window_are_plain_numbers(store_root: Path) -> None:
+    now = str(int(time.time() * 1000))
+    bad = [{"recvWindow": w} for w in ("\u0663", "5000\n", "1e3", "5000.1234", "-5", " 5000")]
+    bad += [{"timestamp": t} for t in (" " + now, now[:4] + "_" + now[4:], "\u0661" + now[1:])]
+    good = [{"recvWindow": "5000"}, {"recvWindow": "5000.5"}, {"timestamp": now}]
+    got = answers(store_root, [("GET", "/api/v3/account", p, True) for p in bad + good])
+    for params, (status, body) in zip(bad, got, strict=False):
+        name = next(iter(params))
+        assert status == 400, (params, body)
+        assert body == {
+            "code": -1102,
+            "msg": f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.",
+        }, params
+    assert [status for status, _ in got[len(bad) :]] == [200, 200, 200]

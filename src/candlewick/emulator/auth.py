@@ -3,21 +3,25 @@
 The signed payload is the raw query string followed, without a separator, by the raw form body,
 both without their ``signature`` parameter; the signature is the hex HMAC-SHA256 of the payload
 keyed by the account's secret (compared case-insensitively). The WS-API signs its ``params``
-sorted by name and joined as ``k=v&...``. ``timestamp`` is checked against the **wall clock**
-(the server time): refused when 1000 ms or more ahead of it, or older than ``recvWindow``
-(default 5000 ms, at most 60000).
+sorted by name and joined as ``k=v&...``. ``timestamp`` (whole ms) is checked against the
+**wall clock** (the server time): refused when 1000 ms or more ahead of it, or older than
+``recvWindow`` (ms with up to three decimals, default 5000, at most 60000); either written
+otherwise is -1102.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 
 from candlewick.emulator import errors
 
 DEFAULT_RECV_WINDOW = 5000.0
 MAX_RECV_WINDOW = 60000.0
+_WHOLE = re.compile(r"[0-9]{1,20}")
+_WINDOW = re.compile(r"[0-9]{1,20}(\.[0-9]{1,3})?")  # ms, up to three decimals (Binance)
 
 
 def _without_signature(raw: str) -> tuple[str, str | None]:
@@ -66,14 +70,14 @@ def check_signature(secret: str, payload: str, signature: str | None) -> None:
 
 def check_timestamp(params: Mapping[str, object], server_ms: int) -> None:
     """Raise -1102, -1131 or -1021 unless ``timestamp`` is inside ``recvWindow``."""
-    try:
-        timestamp = int(str(params["timestamp"]))
-    except (KeyError, ValueError):
-        raise errors.mandatory("timestamp") from None
-    try:
-        window = float(str(params.get("recvWindow", DEFAULT_RECV_WINDOW)))
-    except ValueError:
-        raise errors.mandatory("recvWindow") from None
+    raw_timestamp = str(params.get("timestamp", ""))
+    if _WHOLE.fullmatch(raw_timestamp) is None:
+        raise errors.mandatory("timestamp")
+    timestamp = int(raw_timestamp)
+    raw_window = str(params.get("recvWindow", DEFAULT_RECV_WINDOW))
+    if _WINDOW.fullmatch(raw_window) is None:
+        raise errors.mandatory("recvWindow")
+    window = float(raw_window)
     if not 0 < window <= MAX_RECV_WINDOW:
         raise errors.bad_recv_window()
     if timestamp >= server_ms + 1000:
