@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from candlewick.paths import shared_data_dir
+from tests.e2e.conftest import run_cli
 
 SHARED = shared_data_dir()
 EXAMPLE = str(Path(__file__).resolve().parents[2] / "examples" / "sma_cross.yaml")
@@ -76,17 +75,7 @@ filters: {filters}
 
 
 def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, CANDLEWICK_HOME=str(home), CANDLEWICK_SHARED_DATA=str(SHARED))
-    env.pop("CANDLEWICK_DB_URL", None)
-    env["COLUMNS"] = "160"
-    return subprocess.run(
-        [sys.executable, "-m", "candlewick", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    return run_cli(home, *args, columns=160, env={"CANDLEWICK_SHARED_DATA": str(SHARED)})
 
 
 def test_demo_backtests_the_reference_and_writes_the_report(tmp_path: Path) -> None:

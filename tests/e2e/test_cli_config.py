@@ -3,13 +3,12 @@ message naming the file, the field and the fix, exit 2, never a traceback, never
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import run_cli
 from tests.unit.test_config_secrets import BINANCE_KEY
 from tests.unit.test_config_yaml import alias_bomb
 
@@ -93,16 +92,7 @@ CASES: dict[str, tuple[bytes, list[str]]] = {
 
 
 def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, CANDLEWICK_HOME=str(home), COLUMNS="250")
-    env.pop("CANDLEWICK_DB_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "candlewick", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    return run_cli(home, *args, timeout=60, columns=250)
 
 
 @pytest.mark.parametrize("case", list(CASES))

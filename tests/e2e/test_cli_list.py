@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
-CLI = [sys.executable, "-m", "candlewick.cli"]
+from tests.e2e.conftest import run_cli
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(None, *args, timeout=120)
 
 
 def test_version_prints_the_installed_version() -> None:

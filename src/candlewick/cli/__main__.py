@@ -1,5 +1,0 @@
-"""``python -m candlewick.cli``: the same as the ``candlewick`` console script."""
-
-from candlewick.cli.main import main
-
-main()
