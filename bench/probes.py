@@ -180,7 +180,7 @@ def _prepared(config_path: Path) -> tuple[Any, list[Any], int]:
     from candlewick.paths import candle_store_dir
 
     config = load_trading_config(config_path)
-    candles, _ = load_candles(config, CandleStore(candle_store_dir()))
+    candles = load_candles(config, CandleStore(candle_store_dir())).candles
     specs = strategy_specs(config)
     pairs = []
     for series in candles.values():

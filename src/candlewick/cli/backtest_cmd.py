@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gc
+import re
 import secrets
 import time
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
 
     from rich.progress import Progress
 
+    from candlewick.config.loader import Override
     from candlewick.config.models import TradingConfig
     from candlewick.core.types import BacktestResult, Candles
 
@@ -71,7 +74,8 @@ def run_and_report(
     clock = time.perf_counter()
     with _progress_bar(console) as bar:
         task = bar.add_task("loading candles", total=len(config.pairs) + 1)
-        candles, notes = load_candles(config, CandleStore(candle_store_dir()), start, end)
+        loaded = load_candles(config, CandleStore(candle_store_dir()), start, end)
+        candles = loaded.candles
 
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=stage, completed=done + 1, total=total + 1)
@@ -90,8 +94,10 @@ def run_and_report(
         bar.update(task, description="metrics", completed=len(config.pairs) + 1)
         metrics = compute_metrics(result)
         per_pair = per_pair_metrics(result)
-    for note in notes:
+    for note in loaded.notes:
         console.print(f"[dim]{escape(note)}[/]")
+    if loaded.warning is not None:
+        console.print(f"[bold yellow]warning:[/] {escape(loaded.warning)}")
 
     run_id = None
     if save:
@@ -182,10 +188,93 @@ def _write_html(
     console.print(f"HTML report: [bold]{path}[/]")
 
 
+def parse_timerange(text: str) -> tuple[str | None, str | None]:
+    """Freqtrade's ``--timerange``: ``YYYYMMDD-YYYYMMDD``, ``YYYYMMDD-`` or ``-YYYYMMDD``, the
+    end excluded, as ISO days ``(start, end)``; typer.BadParameter naming the format."""
+    match = re.fullmatch(r"(\d{8})?-(\d{8})?", text.strip())
+    if match is None or not any(match.groups()):
+        raise typer.BadParameter(
+            f"{text!r}: use YYYYMMDD-YYYYMMDD (either side may be left out, e.g. 20240601-)",
+            param_hint="--timerange",
+        )
+    days: list[str | None] = []
+    for part in match.groups():
+        if part is None:
+            days.append(None)
+            continue
+        try:
+            days.append(datetime.strptime(part, "%Y%m%d").date().isoformat())
+        except ValueError:
+            raise typer.BadParameter(f"{part!r} is not a date", param_hint="--timerange") from None
+    return days[0], days[1]
+
+
+def cli_overrides(
+    *,
+    pairs: Sequence[str] | None = None,
+    timeframe: str | None = None,
+    timerange: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    fee: str | None = None,
+    initial_cash: str | None = None,
+) -> list[Override]:
+    """The config fields the backtest's options set (validated with the config's own bounds)."""
+    from candlewick.config.loader import Override
+
+    out = []
+    if pairs:
+        names = [p.strip() for group in pairs for p in group.split(",") if p.strip()]
+        out.append(Override("--pairs", ("pairs",), names))
+    if timeframe is not None:
+        out.append(Override("--timeframe", ("timeframe",), timeframe))
+    if timerange is not None:
+        if start is not None or end is not None:
+            raise typer.BadParameter("give --timerange or --start/--end, not both",
+                                     param_hint="--timerange")  # fmt: skip
+        start, end = parse_timerange(timerange)
+        option = "--timerange"
+    else:
+        option = "--start/--end"
+    if start is not None:
+        out.append(Override(option, ("backtest", "start"), start))
+    if end is not None:
+        out.append(Override(option, ("backtest", "end"), end))
+    if fee is not None:  # Freqtrade's --fee: the same rate for entries and exits
+        out.append(Override("--fee", ("fees", "taker"), fee))
+        out.append(Override("--fee", ("fees", "maker"), fee))
+    if initial_cash is not None:
+        out.append(Override("--initial-cash", ("backtest", "initial_cash"), initial_cash))
+    return out
+
+
 def backtest(
     config: Annotated[Path, typer.Option("--config", "-c", help="trading config (YAML)")],
+    pairs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--pairs",
+            "-p",
+            help="pairs instead of the config's: BTC/USDT,ETH/USDT (comma-separated or repeated)",
+        ),
+    ] = None,
+    timeframe: Annotated[
+        str | None, typer.Option("--timeframe", "-i", help="base timeframe instead of the config's")
+    ] = None,
+    timerange: Annotated[
+        str | None,
+        typer.Option(help="YYYYMMDD-YYYYMMDD (end excluded; either side optional), as Freqtrade"),
+    ] = None,
     start: Annotated[str | None, typer.Option(help="first day, YYYY-MM-DD (UTC)")] = None,
     end: Annotated[str | None, typer.Option(help="end day (exclusive), YYYY-MM-DD")] = None,
+    fee: Annotated[
+        str | None,
+        typer.Option(metavar="RATE", help="fee rate of every fill (taker and maker), e.g. 0.001"),
+    ] = None,
+    initial_cash: Annotated[
+        str | None,
+        typer.Option("--initial-cash", metavar="AMOUNT", help="quote units to start with"),
+    ] = None,
     check_lookahead: Annotated[
         bool,
         typer.Option(
@@ -207,16 +296,22 @@ def backtest(
     html: Annotated[bool, typer.Option("--html", help="also write the HTML report")] = False,
     json_path: Annotated[Path | None, typer.Option("--json", help="write a JSON report")] = None,
 ) -> None:
-    """Backtest a trading config on stored candles: progress, summary table, run id."""
+    """Backtest a trading config on stored candles: progress, summary table, run id.
+
+    Options override the config's fields (Freqtrade's names where they exist) and meet the
+    same bounds; the stored run keeps the config as it ran.
+    """
     from candlewick.config.loader import load_trading_config
 
     console = Console()
-    cfg = load_trading_config(config)
+    overrides = cli_overrides(pairs=pairs, timeframe=timeframe, timerange=timerange,
+                              start=start, end=end, fee=fee, initial_cash=initial_cash)  # fmt: skip
+    cfg = load_trading_config(config, overrides)
     run_and_report(
         cfg,
         config,
-        start=start,
-        end=end,
+        start=None,
+        end=None,
         check_lookahead=check_lookahead,
         save=save,
         html=html,

@@ -7,9 +7,11 @@ The file itself is never modified.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -114,7 +116,7 @@ def _line_of(loc: tuple[int | str, ...], lines: Mapping[FieldPath, int]) -> str:
     for end in range(len(loc), 0, -1):
         line = lines.get(loc[:end])
         if line is not None:
-            return f"line {line}, "
+            return f"line {line}, " if line else ""  # 0: set from the command line
     return ""
 
 
@@ -162,14 +164,53 @@ def parse_model(
         raise ConfigError(format_validation_error(source, model, exc, lines)) from None
 
 
-def load_trading_config(path: Path) -> TradingConfig:
+@dataclass(frozen=True, slots=True)
+class Override:
+    """A config field set from the command line: ``option`` (e.g. ``--fee``) sets ``field``
+    (a path such as ``("fees", "taker")``) to ``value``, before validation."""
+
+    option: str
+    field: tuple[str, ...]
+    value: Any
+
+
+def apply_overrides(data: dict[str, Any], overrides: Sequence[Override]) -> dict[str, Any]:
+    """A copy of the raw config ``data`` with each override's field set (parents created)."""
+    out = copy.deepcopy(data)
+    for override in overrides:
+        node = out
+        for key in override.field[:-1]:
+            child = node.get(key)
+            if not isinstance(child, dict):
+                child = node[key] = {}
+            node = child
+        node[override.field[-1]] = override.value
+    return out
+
+
+def load_trading_config(path: Path, overrides: Sequence[Override] = ()) -> TradingConfig:
     """Read, validate and cross-check a trading config file: the checks ``backtest`` runs.
 
-    Registered names and parameters are checked, then the strategy is built and run on sample
-    candles as the backtest would (:func:`~candlewick.config.pipeline_check.check_pipeline`).
+    ``overrides`` (command-line options) replace fields before validation, so they meet every
+    bound the file does; a problem they cause names the option. Registered names and
+    parameters are checked, then the strategy is built and run on sample candles as the
+    backtest would (:func:`~candlewick.config.pipeline_check.check_pipeline`).
     """
     document = read_document(path)
-    config = parse_model(TradingConfig, document.data, str(path), document.lines)
+    data, lines = document.data, document.lines
+    if overrides:
+        data = apply_overrides(data, overrides)
+        # the file's lines do not locate a value set from the command line: line 0, "none"
+        cli: list[FieldPath] = [o.field for o in overrides]
+        lines = {k: v for k, v in lines.items() if not any(k[: len(f)] == f for f in cli)}
+        lines.update(dict.fromkeys(cli, 0))
+    try:
+        config = parse_model(TradingConfig, data, str(path), lines)
+    except ConfigError as exc:
+        if not overrides:
+            raise
+        given = ", ".join(f"{o.option} sets {'.'.join(o.field)}" for o in overrides)
+        raise ConfigError(f"{exc}\n  From the command line: {given}") from None
     load_plugins(config, base_dir=path.parent)
     check_references(config, str(path))
     check_pipeline(config, str(path))

@@ -28,6 +28,7 @@ from candlewick.modes.strategy import (
 from candlewick.plugins import fresh_plugins, plugin_modules
 
 if TYPE_CHECKING:
+    from candlewick.data.coverage import Coverage
     from candlewick.data.store import CandleStore
     from candlewick.signals.generator import Signals
     from candlewick.signals.lookahead import LookaheadReport
@@ -67,38 +68,53 @@ class BacktestOutcome:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class LoadedCandles:
+    """What a run reads: each pair's base candles, their coverage, and what to tell the user.
+
+    ``notes`` say where the bars came from and where they have gaps; ``warning`` is set when
+    the pairs cover different windows (a portfolio then compares unlike periods).
+    """
+
+    candles: dict[str, Candles]
+    coverages: tuple[Coverage, ...]
+    notes: tuple[str, ...]
+    warning: str | None
+
+
 def load_candles(
     config: TradingConfig,
     store: CandleStore,
     start: str | None = None,
     end: str | None = None,
-) -> tuple[dict[str, Candles], list[str]]:
-    """Each pair's base candles within [start, end) and a note on where they came from."""
+) -> LoadedCandles:
+    """Each pair's base candles within [start, end), the stored series covering it best."""
     from candlewick.core.validation import count_gaps
-    from candlewick.data.sources import ensure_candles
+    from candlewick.data.coverage import coverage_warning
+    from candlewick.data.sources import load_series
 
     start_ms = day_ms(start or config.backtest.start)
     end_ms = day_ms(end or config.backtest.end)
-    candles, notes = {}, []
+    candles, coverages, notes = {}, [], []
     for pair in config.pairs:
-        series, note = ensure_candles(store, config.exchange, pair, config.timeframe)
-        lo = 0 if start_ms is None else int(series.timestamp.searchsorted(start_ms))
-        hi = len(series) if end_ms is None else int(series.timestamp.searchsorted(end_ms))
-        series = series.slice(lo, hi)
+        loaded = load_series(store, config.exchange, pair, config.timeframe, start_ms, end_ms)
+        series = loaded.candles
         if len(series) < 2:
             raise DataError(
                 f"{pair} {config.timeframe}: fewer than 2 bars between {start or 'the start'} and "
-                f"{end or 'the end'}; check backtest.start/end against `candlewick data list`"
+                f"{end or 'the end'}; check backtest.start/end (or --timerange) against "
+                "`candlewick data list`"
             )
         candles[pair] = series
-        notes.append(note)
+        coverages.append(loaded.coverage)
+        notes.append(loaded.note)
         runs, missing = count_gaps(series.timestamp, config.timeframe)
         if runs:
             notes.append(
                 f"{pair} {config.timeframe}: {runs} gap(s), {missing} missing bar(s) in the "
                 "backtest window; indicators, time stops and cooldowns count bars across them"
             )
-    return candles, notes
+    return LoadedCandles(candles, tuple(coverages), tuple(notes), coverage_warning(coverages))
 
 
 def run_backtest_job(
