@@ -21,6 +21,12 @@ def candle_store_dir() -> Path:
     return home() / "candles"
 
 
+def emulator_store_dir() -> Path:
+    """The exchange emulator's own candle store: apart from the bot's, so that what a bot
+    downloads from the emulator lands in the bot's store, not in the one being replayed."""
+    return home() / "emulator" / "candles"
+
+
 def reports_dir() -> Path:
     """Where HTML and JSON reports are written."""
     return home() / "reports"

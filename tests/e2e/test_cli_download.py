@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -113,3 +114,45 @@ def test_download_reproduces_resumes_and_fills_gaps(emulator_url: str, tmp_path:
     filled = download(home, emulator_url, "2026-03-24", "2026-03-26")
     assert "100 new bar(s)" in filled
     assert_same(stored(home, MAR_24, end), want)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_wait_lets_the_download_start_before_the_emulator(tmp_path: Path) -> None:
+    assert SHARED is not None
+    root = tmp_path / "source"
+    import_march_2026(root, SHARED, ["BTC/USDT"])
+    port = free_port()
+    config = config_for(root, ["BTC/USDT"], speed="step", replay_start="2026-04-01T00:00:00Z",
+                        port=port)  # fmt: skip
+    env = dict(os.environ, CANDLEWICK_HOME=str(tmp_path / "home"), COLUMNS="160")
+    command = [sys.executable, "-m", "candlewick", "data", "download", "--pairs", "BTC/USDT",
+               "--since", "2026-03-24", "--until", "2026-03-24T02:00",
+               "--exchange-url", f"http://127.0.0.1:{port}"]  # fmt: skip
+    refused = subprocess.run([*command, "--wait", "1"], capture_output=True, text=True, env=env,
+                             timeout=60, check=False)  # fmt: skip
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "did not answer within 1 s" in " ".join(refused.stderr.split())
+    stop = threading.Event()
+
+    async def run_later() -> None:
+        await asyncio.sleep(2.0)  # the download has started waiting by then
+        async with serve(config):
+            while not stop.is_set():
+                await asyncio.sleep(0.05)
+
+    thread = threading.Thread(target=lambda: asyncio.run(run_later()), daemon=True)
+    thread.start()
+    try:
+        done = subprocess.run([*command, "--wait", "60"], capture_output=True, text=True,
+                              env=env, timeout=120, check=False)  # fmt: skip
+    finally:
+        stop.set()
+        thread.join(10)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "120 new bar(s)" in done.stdout

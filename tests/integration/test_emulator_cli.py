@@ -31,7 +31,7 @@ EXAMPLE = ROOT / "examples" / "emulator" / "emulator.yaml"
 def test_the_example_config_serves_ccxt_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert SHARED is not None
     home = tmp_path / "home"
-    import_march_2026(home / "candles", SHARED)
+    import_march_2026(home / "emulator" / "candles", SHARED)
     config = tmp_path / "emulator.yaml"
     text = EXAMPLE.read_text().replace("# state_file: emulator-state.db", "state_file: state.db")
     config.write_text(text)
@@ -112,8 +112,9 @@ def test_a_port_in_use_says_to_pass_port(tmp_path: Path, store_root: Path) -> No
 
 
 def test_the_example_config_imports_its_pairs_from_the_shared_data(tmp_path: Path) -> None:
-    """The README's block on a fresh home: one pair imported by hand, the emulator imports the
-    others (the files covering its replay start, segment files included), and only once."""
+    """The README's block on a fresh home: the emulator imports every pair it replays into its
+    own store (the files covering its replay start, segment files included), and only once;
+    candles the bot imported into its own store are not the emulator's."""
     assert SHARED is not None
     home = tmp_path / "home"
     env = {**os.environ, "CANDLEWICK_HOME": str(home), "CANDLEWICK_SHARED_DATA": str(SHARED),
@@ -158,9 +159,10 @@ def test_the_example_config_imports_its_pairs_from_the_shared_data(tmp_path: Pat
 
     lines, markets, eth = start()
     notes = " ".join(lines[:-1])
-    for name in ("ETH-USDT_1m_2026-03", "SOL-USDT_1m", "XRP-USDT_1m", "BNB-USDT_1m"):
-        assert f"binance_{name}.csv.gz" in notes, notes
-    assert "BTC-USDT" not in notes  # already in the store
+    for name in ("BTC-USDT_1m_2026-03", "ETH-USDT_1m_2026-03", "SOL-USDT_1m", "XRP-USDT_1m",
+                 "BNB-USDT_1m"):  # fmt: skip
+        assert f"binance_{name}.csv.gz" in notes, notes  # the bot's store is not the emulator's
+    assert str(home / "emulator" / "candles") in notes
     assert markets == ["BNB/USDT", "BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT"]
     assert eth[-1][0] == 1_774_396_800_000  # the replay start, from the 2026-03 segment
     again, _, _ = start()

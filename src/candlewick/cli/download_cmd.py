@@ -8,14 +8,18 @@ last one), so an interrupted download simply continues when run again.
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from candlewick.errors import ConfigError
+
+if TYPE_CHECKING:
+    from candlewick.api.gateway import Gateway
 
 
 def _ms(text: str, option: str) -> int:
@@ -47,6 +51,15 @@ def download(
             "--exchange-url", help="another server, e.g. the emulator's http://127.0.0.1:8765"
         ),
     ] = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=600,
+            metavar="SECONDS",
+            help="wait up to this long for the exchange to answer first (an emulator starting)",
+        ),
+    ] = 0,
 ) -> None:
     """Download candles into the store: paginated, resumable, gap-filling, through the gateway."""
     since_ms = _ms(since, "--since")
@@ -56,7 +69,25 @@ def download(
     series = [(p, tf) for p in _split(pairs) for tf in _split(timeframes)]
     if not series:
         raise ConfigError("--pairs and --timeframes must name at least one of each")
-    asyncio.run(_download(exchange, exchange_url, series, since_ms, until_ms, Console()))
+    asyncio.run(_download(exchange, exchange_url, series, since_ms, until_ms, Console(), wait))
+
+
+async def _wait_until_up(gateway: Gateway, where: str, seconds: float, console: Console) -> None:
+    """Ask the exchange's time until it answers, for up to ``seconds``; ExchangeError after."""
+    from candlewick.errors import ExchangeUnavailableError
+
+    deadline = time.monotonic() + seconds
+    with console.status(f"waiting for {escape(where)} to answer (up to {seconds:g} s)"):
+        while True:
+            try:
+                await gateway.fetch_time()
+                return
+            except ExchangeUnavailableError as exc:
+                if time.monotonic() >= deadline:
+                    raise ExchangeUnavailableError(
+                        f"{where} did not answer within {seconds:g} s: {exc}"
+                    ) from None
+                await asyncio.sleep(0.25)
 
 
 async def _download(
@@ -66,6 +97,7 @@ async def _download(
     since_ms: int,
     until_ms: int | None,
     console: Console,
+    wait: float = 0,
 ) -> None:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -84,6 +116,8 @@ async def _download(
     market_data = MarketData(gateway)
     where = exchange_url or exchange
     try:
+        if wait:
+            await _wait_until_up(gateway, where, wait, console)
         with Progress(
             TextColumn("{task.description:<28}"),
             BarColumn(),

@@ -83,5 +83,5 @@ def import_missing(
         if say is not None:
             say(
                 f"{exchange} {name} 1m: imported {result.rows_read:,} bars from {best} into the "
-                f"local candle store ({store.root}), for the replay"
+                f"emulator's candle store ({store.root}), for the replay"
             )

@@ -199,7 +199,10 @@ class EmulatorConfig(_Model):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=0, le=65535)
-    store: Path | None = Field(default=None, description="candle store root; default the home's")
+    store: Path | None = Field(
+        default=None,
+        description="candle store root; default the emulator's own, <home>/emulator/candles",
+    )
     exchange: str = "binance"
     speed: float | Literal["step"] = 1.0
     replay_start: datetime | None = None

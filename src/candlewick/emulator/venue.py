@@ -156,9 +156,9 @@ def open_venue(
     """Load every pair's 1m candles (importing what the store lacks from the shared data, said
     through ``say``) and start the clock at the replay start (or ``resume_at``)."""
     from candlewick.data.store import CandleStore
-    from candlewick.paths import candle_store_dir
+    from candlewick.paths import emulator_store_dir
 
-    store = CandleStore(store_root or config.store or candle_store_dir())
+    store = CandleStore(store_root or config.store or emulator_store_dir())
     import_missing(config, store, say=say)
     markets: dict[str, PairMarket] = {}
     rules: dict[str, SymbolRules] = {}
