@@ -7,7 +7,6 @@ date range reads only the row groups it needs. The read path imports pyarrow but
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from candlewick.atomic import atomic_writer, clean_stale_temp_files
 from candlewick.core.types import OHLCV_COLUMNS
 from candlewick.errors import DataError
 
@@ -77,10 +77,9 @@ def row_groups(meta: pq.FileMetaData, start_ms: int | None, end_ms: int | None) 
 
 
 def remove_stale_temp_files(path: Path) -> None:
-    """Delete temporary files a killed writer left beside ``path`` (call under the lock)."""
-    if path.parent.is_dir():
-        for stale in path.parent.glob(f".{path.name}.*.tmp"):
-            stale.unlink(missing_ok=True)
+    """Delete temporary files a killed writer left beside ``path`` (call under the lock: no
+    other writer of ``path`` is alive then, so every one of them is stale)."""
+    clean_stale_temp_files(path, stale_after=0)
 
 
 def write_parquet_atomic(
@@ -93,23 +92,15 @@ def write_parquet_atomic(
         + [pa.array(values, type=pa.float64()) for values in columns[1:]],
         names=list(COLUMNS),
     ).replace_schema_metadata(metadata)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("wb") as fh:
-            # Plain float pages compress better under zstd than dictionaries and decode with
-            # less memory (3.0 MB instead of 5.8 MB for BTC/USDT 5m); timestamps are near-
-            # arithmetic, which delta encoding stores in almost nothing.
-            pq.write_table(
-                table,
-                fh,
-                compression="zstd",
-                row_group_size=ROW_GROUP,
-                use_dictionary=False,
-                column_encoding={"timestamp": "DELTA_BINARY_PACKED"},
-            )
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_writer(path) as fh:
+        # Plain float pages compress better under zstd than dictionaries and decode with
+        # less memory (3.0 MB instead of 5.8 MB for BTC/USDT 5m); timestamps are near-
+        # arithmetic, which delta encoding stores in almost nothing.
+        pq.write_table(
+            table,
+            fh,
+            compression="zstd",
+            row_group_size=ROW_GROUP,
+            use_dictionary=False,
+            column_encoding={"timestamp": "DELTA_BINARY_PACKED"},
+        )
