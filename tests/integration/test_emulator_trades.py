@@ -13,6 +13,7 @@ from typing import Any
 import ccxt
 import pytest
 
+from candlewick import exchanges
 from candlewick.data.store import CandleStore
 from candlewick.emulator.market import MINUTE
 from candlewick.emulator.testing import ccxt_client, config_for, serve
@@ -55,6 +56,9 @@ def test_the_tape_rebuilds_the_stored_candles(store_root: Path) -> None:
 
     first, rest, aggregate_weight = asyncio.run(scenario())
     assert aggregate_weight == 4
+    # Our facts table budgets ccxt's fetch_trades as the endpoint it really calls (aggTrades).
+    (endpoint,) = [e for e in exchanges.get("binance").endpoints if "fetch_trades" in e.ccxt]
+    assert (endpoint.key, endpoint.weight_for({"limit": 1000})) == ("GET /api/v3/aggTrades", 4)
     trades = [t for t in first + rest if t["timestamp"] < since + 3_600_000]
     assert [t["timestamp"] for t in first] == sorted(t["timestamp"] for t in first)
     ids = [int(t["id"]) for t in first + rest]

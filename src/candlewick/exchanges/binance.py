@@ -100,9 +100,11 @@ ENDPOINTS = (
         max_limit=5000,
         note="limit default 100, max 5000 (larger is truncated)",
     ),
-    _get("/trades", 25, "R; C 2024-04-04 (ccxt 10)", ccxt=("fetch_trades",), max_limit=1000),
+    _get("/trades", 25, "R; C 2024-04-04 (ccxt 10)", max_limit=1000),
     _get("/historicalTrades", 25, "R; C 2024-04-04 (ccxt still 10)"),
-    _get("/aggTrades", 4, "R; C 2025-03-10 (ccxt still 2)"),
+    # ccxt's fetch_trades calls aggTrades on spot (its fetchTradesMethod default)
+    _get("/aggTrades", 4, "R; C 2025-03-10 (ccxt still 2)", ccxt=("fetch_trades",),
+         max_limit=1000),
     _get("/klines", 2, "R; C 2023-08-25", ccxt=("fetch_ohlcv",), max_limit=1000),
     _get("/uiKlines", 2, "R; C 2023-08-25"),
     _get("/avgPrice", 2),
