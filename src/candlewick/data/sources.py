@@ -118,37 +118,43 @@ def shared_candle_file(
     ``<exchange>_<BASE>-<QUOTE>_<tf>.csv[.gz]`` of the pair whose timeframe is ``timeframe``
     or divides it: the file of ``timeframe`` itself when it spans the window (an open bound is
     spanned), else the file delivering the most bars of the window, judged from its first and
-    last bar (``timeframe`` itself on a tie, then the finest). Segment files with a
-    ``_<YYYY-MM>`` suffix are not used.
+    last bar (``timeframe`` itself on a tie, then the finest, then the longest file). Segment
+    files (a ``_<YYYY-MM>`` suffix: shorter series of the pair, disjoint from the main file)
+    compete on the bars they deliver, so a window only a segment holds is read from it.
     """
     folder = None if data_dir is None else data_dir / "candles"
     if folder is None or not folder.is_dir():
         return None
     name = re.compile(
-        rf"^{re.escape(exchange)}_{re.escape(pair_slug(pair))}_(\d+[mhdw])\.csv(?:\.gz)?$"
+        rf"^{re.escape(exchange)}_{re.escape(pair_slug(pair))}_(\d+[mhdw])"
+        rf"(_\d{{4}}-\d{{2}})?\.csv(?:\.gz)?$"
     )
-    found: dict[str, Path] = {}
+    main: dict[str, Path] = {}
+    candidates: list[tuple[str, Path]] = []
     for path in sorted(folder.iterdir()):
         match = name.match(path.name)
         if match is not None and is_multiple(timeframe, match[1]):
-            found.setdefault(match[1], path)
-    if not found:
+            candidates.append((match[1], path))
+            if match[2] is None:
+                main.setdefault(match[1], path)
+    if not candidates:
         return None
-    if timeframe in found:
+    if timeframe in main:
         if start_ms is None and end_ms is None:
-            return found[timeframe], timeframe  # an open window: spanned without looking
-        first, last = _csv_bounds(found[timeframe])
+            return main[timeframe], timeframe  # an open window: spanned without looking
+        first, last = _csv_bounds(main[timeframe])
         if (start_ms is None or first <= start_ms) and (
             end_ms is None or last + timeframe_ms(timeframe) > end_ms
         ):
-            return found[timeframe], timeframe
+            return main[timeframe], timeframe
 
-    def rank(tf: str) -> tuple[int, bool, int]:
-        bars = estimated_bars(found[tf], timeframe, start_ms, end_ms)
-        return bars, tf == timeframe, -timeframe_ms(tf)
+    def rank(candidate: tuple[str, Path]) -> tuple[int, bool, int, bool]:
+        tf, path = candidate
+        bars = estimated_bars(path, timeframe, start_ms, end_ms)
+        return bars, tf == timeframe, -timeframe_ms(tf), main.get(tf) == path
 
-    best = max(found, key=rank)
-    return found[best], best
+    best_tf, best_path = max(candidates, key=rank)
+    return best_path, best_tf
 
 
 def estimated_bars(path: Path, timeframe: str, start_ms: int | None, end_ms: int | None) -> int:
