@@ -377,6 +377,18 @@ def test_a_unique_prefix_finds_the_run(repo: RunRepository) -> None:
             repo.get(wildcard)
 
 
+def test_latest_is_the_most_recently_stored_run(repo: RunRepository) -> None:
+    with pytest.raises(RunNotFoundError, match="no run is stored yet"):
+        repo.get("latest")
+    base = make_run_record()
+    repo.save(with_id(base, "aaaa00000001"))
+    newer = replace(base, created_at=base.created_at + 1000)
+    repo.save(with_id(newer, "0000aaaa0002"))  # sorts first by id, but was stored last
+    repo.save(with_id(base, "ffff00000003"))
+    assert repo.resolve("latest") == "0000aaaa0002"
+    assert repo.get("latest").run_id == "0000aaaa0002"
+
+
 def test_unknown_id_names_the_id_and_the_list_command(repo: RunRepository) -> None:
     with pytest.raises(RunNotFoundError) as raised:
         repo.get("0123456789ab")

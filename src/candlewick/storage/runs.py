@@ -48,6 +48,8 @@ MIN_PREFIX = 4
 
 _TRADE_COLUMNS = ("pair", "signal_ts", "entry_ts", "exit_ts", *AMOUNT_FIELDS)
 _LIST_HINT = "see the stored runs with `candlewick runs list`"
+#: Accepted in place of a run id: the most recently stored run.
+LATEST = "latest"
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +165,8 @@ class RunRepository:
             return _resolve(conn, run_id)
 
     def get(self, run_id: str) -> RunRecord:
-        """The stored run ``run_id`` (or a unique prefix of it) with its trades and arrays."""
+        """The stored run ``run_id`` (a unique prefix of it, or ``latest``) with its trades
+        and arrays."""
         with self.db.transaction("load the run") as conn:
             full_id = _resolve(conn, run_id)
             run = conn.execute(sa.select(runs).where(runs.c.id == full_id)).one()
@@ -294,6 +297,13 @@ def _resolve(conn: Connection, run_id: str) -> str:
         raise RunNotFoundError(f"no run id given; {_LIST_HINT}")
     if _exists(conn, run_id):
         return run_id
+    if run_id == LATEST:
+        newest = conn.execute(
+            sa.select(runs.c.id).order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(1)
+        ).scalar()
+        if newest is None:
+            raise RunNotFoundError(f"no run is stored yet, so there is no {LATEST!r} run")
+        return str(newest)
     if len(run_id) < MIN_PREFIX:
         raise RunNotFoundError(
             f"no stored run has the id {run_id!r} (a prefix needs at least {MIN_PREFIX} "
