@@ -100,7 +100,7 @@ def test_each_pairs_window_is_printed_and_a_difference_warned(tmp_path: Path) ->
                    env={"CANDLEWICK_SHARED_DATA": str(SHARED)})  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
-    assert "binance BTC/USDT 5m: 154,301 bars from 2024-03-01 00:00 to 2025-08-18 18:20 UTC" in out
-    assert "binance XRP/USDT 5m: 2,751 bars from 2026-04-15 00:00" in out
+    assert "binance BTC/USDT 5m: 154,301 bars, 2024-03-01 00:00 → 2025-08-18 18:25 UTC" in out
+    assert "binance XRP/USDT 5m: 2,751 bars, 2026-04-15 00:00 → " in out
     assert "warning: the pairs cover different windows" in out
     assert "no period is covered by every pair" in out

@@ -81,7 +81,7 @@ def test_show_prints_summary_metrics_and_first_trades(
     out = result.output
     assert NEW_ID in out
     assert "new run" in out
-    assert "sharpe" in out
+    assert "Sharpe" in out
     assert "First 5 of 14 trades" in out
     first = stored[NEW_ID].result.trades[0]
     assert f"{first.entry_price:f}" in out

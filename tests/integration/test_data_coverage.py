@@ -75,7 +75,7 @@ def test_ensure_candles_prefers_the_shared_file_covering_more(store: CandleStore
     import_file(store, data_file("binance_BTC-USDT_1m_2026-03.csv.gz"))
     candles, note = ensure_candles(store, "binance", "BTC/USDT", "15m", data_dir=SHARED)
     assert len(candles) == 35_999
-    assert note.startswith("binance BTC/USDT 15m: 35,999 bars from 2023-04-01 00:00 to ")
+    assert note.startswith("binance BTC/USDT 15m: 35,999 bars, 2023-04-01 00:00 → ")
     assert "imported just now from" in note and "binance_BTC-USDT_15m.csv.gz" in note
     # Next time the stored 15m series covers it: read, nothing imported.
     again, note = ensure_candles(store, "binance", "BTC/USDT", "15m", data_dir=SHARED)
@@ -135,9 +135,9 @@ def test_coverage_warning_names_each_window_and_the_common_one() -> None:
     warning = coverage_warning([*same, later])
     assert warning is not None
     assert "pairs cover different windows" in warning
-    assert "SOL/USDT 2023-04-11 00:00 → 2024-04-10 23:30 UTC" in warning
-    assert "BTC/USDT 2023-04-01 00:00 → 2024-04-09 23:30 UTC" in warning
-    assert "all cover 2023-04-11 → 2024-04-09" in warning
+    assert "SOL/USDT 2023-04-11 00:00 → 2024-04-10 23:45 UTC" in warning
+    assert "BTC/USDT 2023-04-01 00:00 → 2024-04-09 23:45 UTC" in warning
+    assert "all cover 2023-04-11 00:00 → 2024-04-09 23:45 UTC" in warning
     apart = cov("BNB/USDT", LAST_15M + 30 * DAY, LAST_15M + 60 * DAY)
     disjoint = coverage_warning([*same, apart])
     assert disjoint is not None and "no period is covered by every pair" in disjoint
@@ -148,7 +148,7 @@ def test_coverage_warning_names_each_window_and_the_common_one() -> None:
 def test_coverage_describes_native_and_resampled_series() -> None:
     native = Coverage("binance", "BTC/USDT", "15m", "15m", 35_999, APR_2023, LAST_15M)
     assert native.describe() == (
-        "binance BTC/USDT 15m: 35,999 bars from 2023-04-01 00:00 to 2024-04-09 23:30 UTC, "
+        "binance BTC/USDT 15m: 35,999 bars, 2023-04-01 00:00 → 2024-04-09 23:45 UTC, "
         "native 15m candles"
     )
     assert native.end_ts == LAST_15M + 900_000

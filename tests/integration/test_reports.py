@@ -15,8 +15,8 @@ from rich.console import Console
 
 from candlewick.core.metrics import compute_metrics, per_pair_metrics
 from candlewick.core.types import BacktestResult, Candles, ExitReason, Rejection, RunRecord, Trade
+from candlewick.fmt import exact, format_value
 from candlewick.paths import shared_data_dir
-from candlewick.report import format_decimal, format_value
 from candlewick.report.html import display_timeframe, thin_curve, write_html
 from candlewick.report.json_report import to_json, write_json
 from candlewick.report.terminal import print_summary
@@ -281,8 +281,8 @@ def test_formatting() -> None:
     assert format_value(2596, "int") == "2,596"
     assert format_value(9.04, "days") == "9.0 d"
     assert format_value("2026-04-15T00:00:00Z", "text") == "2026-04-15T00:00:00Z"
-    assert format_decimal(Decimal("1.23456789012")) == "1.23456789"
-    assert format_decimal(Decimal("0.00100")) == "0.00100"
+    assert exact(Decimal("1.23456789012")) == "1.23456789"
+    assert exact(Decimal("0.00100")) == "0.00100"
 
 
 def test_terminal_summary_on_a_narrow_terminal(run: BacktestResult) -> None:

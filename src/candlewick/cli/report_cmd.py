@@ -16,6 +16,7 @@ from rich.markup import escape
 
 if TYPE_CHECKING:
     from candlewick.core.types import Candles, RunRecord
+    from candlewick.data.store import CandleStore
 
 
 class ReportFormat(StrEnum):
@@ -26,22 +27,58 @@ class ReportFormat(StrEnum):
     TEXT = "text"
 
 
-def _load_candles(record: RunRecord, console: Console) -> dict[str, Candles]:
-    """The run's candles per pair from the candle store; a pair that cannot be read is skipped
-    with a warning (the report is still written, without that chart)."""
-    from candlewick.data.store import CandleStore
+def _day_ms(value: object) -> int | None:
+    """A config's ``backtest.start``/``end`` (``YYYY-MM-DD``, UTC) as ms, None when unset."""
+    from datetime import UTC, date, datetime
+
+    if not isinstance(value, str):
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return None
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+
+
+def run_candles(record: RunRecord, store: CandleStore) -> tuple[dict[str, Candles], dict[str, str]]:
+    """The bars the run used, per pair, and why a pair has none (pair → message).
+
+    The stored series is chosen as the backtest chose it (:meth:`CandleStore.read_with_coverage`
+    over the window of the run's config, ``backtest.start`` to ``backtest.end``), then cut to
+    the run's own bars, so that a series imported since (a longer one, or one of another
+    timeframe) does not change the chart."""
     from candlewick.errors import DataError
-    from candlewick.paths import candle_store_dir
 
     ts = record.result.timestamp
-    start, end = (int(ts[0]), int(ts[-1])) if len(ts) else (record.start_ts, record.end_ts)
-    store = CandleStore(candle_store_dir())
+    first, last = (int(ts[0]), int(ts[-1])) if len(ts) else (record.start_ts, record.end_ts)
+    window = record.config.get("backtest") if isinstance(record.config, dict) else None
+    start = _day_ms(window.get("start")) if isinstance(window, dict) else None
+    end = _day_ms(window.get("end")) if isinstance(window, dict) else None
     out: dict[str, Candles] = {}
+    missing: dict[str, str] = {}
     for pair in record.result.pairs:
         try:
-            out[pair] = store.read(record.exchange, pair, record.timeframe, start, end)
+            candles, _ = store.read_with_coverage(
+                record.exchange, pair, record.timeframe, start, None if end is None else end - 1
+            )
         except DataError as exc:
-            console.print(f"[yellow]no chart for {escape(pair)}:[/] {escape(str(exc))}")
+            missing[pair] = str(exc)
+            continue
+        lo = int(candles.timestamp.searchsorted(first, side="left"))
+        hi = int(candles.timestamp.searchsorted(last, side="right"))
+        out[pair] = candles.slice(lo, hi)
+    return out, missing
+
+
+def _load_candles(record: RunRecord, console: Console) -> dict[str, Candles]:
+    """:func:`run_candles` from the candle store; a pair that cannot be read is skipped with a
+    warning (the report is still written, without that chart)."""
+    from candlewick.data.store import CandleStore
+    from candlewick.paths import candle_store_dir
+
+    out, missing = run_candles(record, CandleStore(candle_store_dir()))
+    for pair, why in missing.items():
+        console.print(f"[yellow]no chart for {escape(pair)}:[/] {escape(why)}")
     return out
 
 
@@ -76,6 +113,7 @@ def report(
     A run that failed its lookahead check gets a banner saying so in every format.
     """
     from candlewick.core.metrics import compute_metrics, per_pair_metrics
+    from candlewick.fmt import run_label
     from candlewick.paths import reports_dir
     from candlewick.storage.db import open_database
     from candlewick.storage.runs import RunRepository
@@ -86,6 +124,7 @@ def report(
         record = repo.get(run_id)
         summary = repo.summary(record.run_id)
     status, checks = summary.status, summary.checks
+    label = run_label(record.name, record.kind)
     result = record.result
     metrics = compute_metrics(result)
     per_pair = per_pair_metrics(result)
@@ -94,7 +133,14 @@ def report(
         from candlewick.report.terminal import print_summary
 
         print_summary(
-            console, result, metrics, per_pair, run_id=record.run_id, status=status, checks=checks
+            console,
+            result,
+            metrics,
+            per_pair,
+            run_id=record.run_id,
+            status=status,
+            checks=checks,
+            label=label,
         )
         return
 
@@ -106,14 +152,13 @@ def report(
     else:
         from candlewick.report.html import write_html
 
-        title = f"{record.kind.capitalize()} {record.name}".strip()
         write_html(
             path,
             result,
             metrics,
             per_pair,
             _load_candles(record, console),
-            title,
+            label,
             run_id=record.run_id,
             status=status,
             checks=checks,

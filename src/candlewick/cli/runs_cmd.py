@@ -9,14 +9,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import typer
 from rich import box
+from rich.columns import Columns
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from candlewick import fmt
 
 if TYPE_CHECKING:
     from candlewick.core.types import RunRecord, Trade
@@ -36,20 +38,6 @@ def _repository() -> Iterator[RunRepository]:
 
     with open_database() as db:
         yield RunRepository(db)
-
-
-def _when(ms: int, *, seconds: bool = False) -> str:
-    """A UTC time from epoch milliseconds, e.g. ``2024-03-01 14:05``."""
-    fmt = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime(fmt)
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:+.2%}"
-
-
-def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
 
 
 def _check_mark(summary: RunSummary, named: bool) -> str:
@@ -79,12 +67,13 @@ def list_runs(
             f"No runs stored in {where} yet; `candlewick backtest` saves one.", soft_wrap=True
         )
         return
-    # Columns by terminal width, most useful first: a wrapped table is unreadable.
-    medium, wide = console.width >= 110, console.width >= 150
+    # Columns by terminal width, most useful first: a wrapped table is unreadable. Figures
+    # are formatted as in every other view (candlewick.fmt); times are UTC, said in the header.
+    medium, wide, widest = (console.width >= w for w in (110, 150, 180))
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True)
     table.add_column("id", no_wrap=True, style="cyan")
     table.add_column("created (UTC)" if medium else "created", no_wrap=True)
-    if wide:
+    if widest:
         table.add_column("kind", no_wrap=True)
     # name and pairs are the only columns that wrap, so that ids and numbers are never cut.
     table.add_column("name", max_width=36)
@@ -92,26 +81,29 @@ def list_runs(
         table.add_column("pairs", max_width=30)
     table.add_column("tf", no_wrap=True)
     table.add_column("check", no_wrap=True)
-    if wide:
-        table.add_column("period", no_wrap=True)
-    for header in ("trades", "return", "max DD", "sharpe"):
+    if widest:
+        table.add_column("window (UTC)", no_wrap=True)
+    headers = ("total return", "max drawdown") if wide else ("return", "max DD")
+    for header in ("trades", *headers, "sharpe"):
         table.add_column(header, justify="right", no_wrap=True)
     if wide:
         table.add_column("final equity", justify="right", no_wrap=True)
     for s in summaries:
-        row = [s.id, _when(s.created_at) if medium else _when(s.created_at)[:10]]
-        row += [s.kind] if wide else []
+        created = fmt.created(s.created_at)
+        row = [s.id, created if medium else created[:10]]
+        row += [s.kind] if widest else []
         row += [s.name]
         row += [", ".join(s.pairs)] if medium else []
         row += [s.timeframe, _check_mark(s, named=medium)]
-        row += [f"{_when(s.start_ts)[:10]} → {_when(s.end_ts)[:10]}"] if wide else []
+        window = fmt.bars_window(s.start_ts, s.end_ts, s.timeframe)
+        row += [fmt.window(*window, zone=False)] if widest else []
         row += [
-            str(s.trade_count),
-            _pct(s.total_return),
-            _pct(None if s.max_drawdown is None else -abs(s.max_drawdown)),
-            _num(s.sharpe),
+            fmt.count(s.trade_count),
+            fmt.pct(s.total_return),
+            fmt.pct(s.max_drawdown),
+            fmt.ratio(s.sharpe),
         ]
-        row += [f"{s.final_equity:,.2f}"] if wide else []
+        row += [fmt.money(s.final_equity)] if wide else []
         table.add_row(*row)
     console.print(table)
     failed = [s.id for s in summaries if s.failed]
@@ -135,7 +127,13 @@ def show_run(
     as_json: bool = typer.Option(False, "--json", help="Print JSON (amounts as exact strings)."),
 ) -> None:
     """Show one run: what was run, its status and checks, its metrics and its first trades."""
-    from candlewick.report.terminal import print_banner, print_checks
+    from candlewick.report import record_window
+    from candlewick.report.terminal import (
+        headline_tables,
+        pair_table,
+        print_banner,
+        print_checks,
+    )
 
     with _repository() as repo:
         record = repo.get(run_id)
@@ -148,73 +146,49 @@ def show_run(
     console = Console()
     print_banner(console, summary.status, summary.checks)
     result = record.result
-    ret = result.final_equity / result.initial_cash - 1 if result.initial_cash else None
+    start, end = record_window(record)
+    label = fmt.run_label(record.name, record.kind)
+    console.print(
+        f"[bold]{escape(fmt.run_title(label, record.pairs, record.timeframe, start, end))}[/]",
+        soft_wrap=True,
+    )
     facts = [
         ("id", record.run_id),
-        ("name", record.name),
-        ("kind", record.kind),
         ("status", f"[bold red]{summary.status}[/]" if summary.failed else summary.status),
-        ("created", f"{_when(record.created_at, seconds=True)} UTC"),
+        ("created", f"{fmt.created(record.created_at)} UTC"),
         ("exchange", record.exchange),
-        ("pairs", ", ".join(record.pairs)),
-        ("timeframe", record.timeframe),
-        ("period", f"{_when(record.start_ts)} → {_when(record.end_ts)} UTC ({result.bars} bars)"),
-        ("initial cash", f"{result.initial_cash:,} {result.quote}"),
-        ("final equity", f"{result.final_equity:,} {result.quote}"),
-        ("return", _pct(None if ret is None else float(ret))),
-        ("trades", str(len(result.trades))),
-    ]
+        ("window", f"{fmt.window(start, end)} ({fmt.count(result.bars)} bars, "
+                   f"{fmt.WINDOW_MEANING})"),
+        ("quote", result.quote),
+    ]  # fmt: skip
     if result.halted_at is not None:
-        facts.append(("halted at", f"{_when(result.halted_at)} UTC"))
-    console.print(_grid(facts, per_row=1))
+        facts.append(("halted at", fmt.time_utc(result.halted_at)))
+    console.print(_grid(facts))
     print_checks(console, summary.checks)
 
-    scalars = [
-        (key, _metric_text(value))
-        for key, value in sorted(record.metrics.items())
-        if not isinstance(value, dict | list)  # per-pair tables and the like: see the report
-    ]
-    if scalars:
-        console.print()
-        console.print("[bold]Metrics[/]")
-        console.print(_grid(scalars, per_row=max(1, min(3, console.width // 45))))
+    metrics = record.metrics
+    console.print(Columns(headline_tables(metrics), padding=(0, 2)))
+    per_pair = metrics.get("per_pair")
+    if isinstance(per_pair, list) and per_pair:
+        console.print(pair_table(per_pair, result.quote, console.width))
 
     n_shown = 10 if trades is None else trades
     if n_shown and result.trades:
-        console.print()
         console.print(_trades_table(result.trades[:n_shown], len(result.trades), console.width))
 
 
-def _metric_text(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        if abs(value) >= 1000:  # money and counts: 12,345.67 rather than 1.235e+04
-            return f"{value:,.2f}"
-        return f"{value:.4g}"
-    return str(value)
-
-
-def _amount(value: Decimal) -> str:
-    """An exact amount, shortened to 10 significant digits when it is long (tables only)."""
-    text = f"{value:f}"
-    return text if len(text) <= 14 else f"{value:.10g}"
-
-
-def _grid(items: list[tuple[str, str]], per_row: int) -> Table:
-    """Label/value pairs, ``per_row`` pairs side by side."""
+def _grid(items: list[tuple[str, str]]) -> Table:
+    """Label/value pairs, one a line."""
     grid = Table.grid(padding=(0, 2))
-    for _ in range(per_row):
-        grid.add_column(style="bold", no_wrap=True)
-        grid.add_column(overflow="fold")
-    for start in range(0, len(items), per_row):
-        chunk = items[start : start + per_row]
-        grid.add_row(*[text for pair in chunk for text in pair])
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for label, text in items:
+        grid.add_row(label, text)
     return grid
 
 
 def _trades_table(trades: tuple[Trade, ...], total: int, width: int) -> Table:
-    title = f"First {len(trades)} of {total} trades" if len(trades) < total else "Trades"
+    title = f"First {len(trades)} of {fmt.count(total)} trades" if len(trades) < total else "Trades"
     wide = width >= 110
     table = Table(
         title=title,
@@ -234,9 +208,9 @@ def _trades_table(trades: tuple[Trade, ...], total: int, width: int) -> Table:
     table.add_column("exit")  # the one column that may wrap
     for i, t in enumerate(trades, start=1):
         row = [str(i)] if wide else []
-        row += [t.pair, _when(t.entry_ts), _amount(t.entry_price), _amount(t.exit_price)]
-        row += [_amount(t.qty)] if wide else []
-        row += [f"{t.pnl:,.6g}", _pct(t.return_pct)]
+        row += [t.pair, fmt.time(t.entry_ts), fmt.exact(t.entry_price), fmt.exact(t.exit_price)]
+        row += [fmt.exact(t.qty)] if wide else []
+        row += [fmt.money(t.pnl), fmt.pct(t.return_pct)]
         row += [str(t.bars_held)] if wide else []
         row += [str(t.exit_reason)]
         table.add_row(*row)
@@ -244,45 +218,33 @@ def _trades_table(trades: tuple[Trade, ...], total: int, width: int) -> Table:
 
 
 def _as_json(record: RunRecord, n_trades: int) -> dict[str, Any]:
+    """The run for machines: times as ``*_ts`` (ms) and ``*_time`` (ISO 8601 UTC), the window
+    from the first bar's open to the last bar's close, exact amounts as strings, trades as in
+    the JSON report."""
+    from candlewick.report import record_window
+    from candlewick.report.json_report import stamp, trade_dict
+
     result = record.result
+    start, end = record_window(record)
     return {
         "id": record.run_id,
         "kind": record.kind,
         "name": record.name,
-        "created_at": record.created_at,
+        **stamp("created", record.created_at),
         "exchange": record.exchange,
         "pairs": list(record.pairs),
         "timeframe": record.timeframe,
-        "start_ts": record.start_ts,
-        "end_ts": record.end_ts,
+        **stamp("start", start),
+        **stamp("end", end),
         "quote": result.quote,
         "bars": result.bars,
         "initial_cash": str(result.initial_cash),
         "final_equity": str(result.final_equity),
-        "halted_at": result.halted_at,
+        **stamp("halted_at", result.halted_at),
         "trade_count": len(result.trades),
         "metrics": record.metrics,
         "config": record.config,
-        "trades": [
-            {
-                "pair": t.pair,
-                "signal_ts": t.signal_ts,
-                "entry_ts": t.entry_ts,
-                "exit_ts": t.exit_ts,
-                "entry_price": str(t.entry_price),
-                "exit_price": str(t.exit_price),
-                "qty": str(t.qty),
-                "qty_net": str(t.qty_net),
-                "cost": str(t.cost),
-                "proceeds": str(t.proceeds),
-                "entry_fee": str(t.entry_fee),
-                "exit_fee": str(t.exit_fee),
-                "pnl": str(t.pnl),
-                "exit_reason": str(t.exit_reason),
-                "bars_held": t.bars_held,
-            }
-            for t in result.trades[:n_trades]
-        ],
+        "trades": [trade_dict(i, t) for i, t in enumerate(result.trades[:n_trades], start=1)],
     }
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from candlewick import fmt
 from candlewick.core.timeframes import timeframe_ms
 from candlewick.core.types import Candles
-from candlewick.core.validation import format_ts
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,13 +41,15 @@ class Coverage:
         return None if self.last_ts is None else self.last_ts + timeframe_ms(self.timeframe)
 
     def window(self) -> str:
-        """``2023-04-01 00:00 → 2024-04-09 23:30 UTC`` (open times), or ``no complete bar``."""
-        if self.first_ts is None or self.last_ts is None:
+        """``2023-04-01 00:00 → 2024-04-09 23:45 UTC`` (the first bar's open to the last bar's
+        close, as every view shows a window: :func:`candlewick.fmt.window`), or
+        ``no complete bar``."""
+        if self.first_ts is None:
             return "no complete bar"
-        return f"{format_ts(self.first_ts)} → {format_ts(self.last_ts)} UTC"
+        return fmt.window(self.first_ts, self.end_ts)
 
     def describe(self) -> str:
-        """One line for the user: pair, bar count, first and last bar, and the source."""
+        """One line for the user: pair, bar count, the window, and the source."""
         head = f"{self.exchange} {self.pair} {self.timeframe}: "
         if self.first_ts is None or self.last_ts is None:
             return f"{head}no complete bar"
@@ -56,10 +58,7 @@ class Coverage:
             if self.resampled
             else f"native {self.timeframe} candles"
         )
-        return (
-            f"{head}{self.bars:,} bars from {format_ts(self.first_ts)} to "
-            f"{format_ts(self.last_ts)} UTC, {source}"
-        )
+        return f"{head}{fmt.count(self.bars)} bars, {self.window()}, {source}"
 
 
 def coverage_of(candles: Candles, source_timeframe: str) -> Coverage:
@@ -86,11 +85,12 @@ def coverage_warning(coverages: Sequence[Coverage]) -> str | None:
     listed = "; ".join(f"{c.pair} {c.window()}" for c in coverages)
     firsts = [c.first_ts for c in coverages if c.first_ts is not None]
     lasts = [c.last_ts for c in coverages if c.last_ts is not None]
+    ends = [c.end_ts for c in coverages if c.end_ts is not None]
     if len(firsts) < len(coverages) or max(firsts) > min(lasts):
         common = "no period is covered by every pair"
     else:
         common = (
-            f"they all cover {format_ts(max(firsts))[:10]} → {format_ts(min(lasts))[:10]}: set "
-            "backtest.start and backtest.end inside it to compare like with like"
+            f"they all cover {fmt.window(max(firsts), min(ends))}: set backtest.start and "
+            "backtest.end inside it to compare like with like"
         )
     return f"the pairs cover different windows: {listed}; {common}"

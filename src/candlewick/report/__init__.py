@@ -1,19 +1,20 @@
 """Reports of a backtest: terminal summary (Rich), JSON, and one self-contained HTML file.
 
 This package holds the layout shared by every report: which metrics are shown, in which
-sections, with which label and number format, so that the terminal and the HTML page agree.
+sections, with which label and number format, so that the terminal, the HTML page and
+``runs show`` agree; the number and time formats themselves are :mod:`candlewick.fmt`'s.
 Modules: :mod:`.terminal`, :mod:`.json_report`, :mod:`.html` (imports plotly lazily).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
-Kind = Literal["pct", "ratio", "money", "int", "days", "text", "num"]
+from candlewick.fmt import Kind, bars_window, format_value, time
+
+if TYPE_CHECKING:
+    from candlewick.core.types import BacktestResult, RunRecord
 
 #: Headline metrics by section: (metric key, label, number format).
 SECTIONS: tuple[tuple[str, tuple[tuple[str, str, Kind], ...]], ...] = (
@@ -54,14 +55,14 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str, Kind], ...]], ...] = (
             ("exposure", "Exposure (mean)", "pct"),
             ("time_in_market", "Time in market", "pct"),
             ("rejections", "Rejected signals", "int"),
-            ("halted_at", "Halted at", "text"),
+            ("halted_at", "Halted at", "time"),
         ),
     ),
     (
         "Period",
         (
-            ("start", "Start", "text"),
-            ("end", "End", "text"),
+            ("start_ts", "Start (first open)", "time"),
+            ("end_ts", "End (last close)", "time"),
             ("bars", "Bars", "int"),
             ("years", "Years", "num"),
         ),
@@ -81,46 +82,6 @@ PAIR_COLUMNS: tuple[tuple[str, str, Kind], ...] = (
     ("worst_trade_return", "Worst", "pct"),
 )
 
-NONE_TEXT = "—"
-
-
-def format_value(value: object, kind: Kind) -> str:
-    """A metric value as display text; None, NaN and missing values show as an em dash."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return NONE_TEXT
-    if kind == "text" or isinstance(value, str):
-        return str(value)
-    if not isinstance(value, int | float | Decimal):
-        return str(value)
-    number = float(value)
-    if kind == "pct":
-        return f"{number * 100:,.2f}%"
-    if kind == "ratio":
-        return f"{number:,.2f}"
-    if kind == "int":
-        return f"{int(number):,}"
-    if kind == "days":
-        return f"{number:,.1f} d"
-    if kind == "money":
-        return format_money(value)
-    return f"{number:,.2f}" if abs(number) >= 1 else f"{number:.4g}"
-
-
-def format_money(value: float | int | Decimal) -> str:
-    """Two decimals with thousands separators; 4 significant digits below 1 (BTC-quoted pairs)."""
-    number = float(value)
-    if number == 0 or abs(number) >= 1:
-        return f"{number:,.2f}"
-    return f"{number:.4g}"
-
-
-def format_decimal(value: Decimal) -> str:
-    """An exact amount as plain text, cut to 8 decimals when it has more."""
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -8:
-        return f"{value:.8f}"
-    return f"{value:f}"
-
 
 def headline_rows(metrics: Mapping[str, object]) -> list[tuple[str, list[tuple[str, str]]]]:
     """The headline metrics as (section, [(label, text)]) ready for a table."""
@@ -128,6 +89,24 @@ def headline_rows(metrics: Mapping[str, object]) -> list[tuple[str, list[tuple[s
         (section, [(label, format_value(metrics.get(key), kind)) for key, label, kind in items])
         for section, items in SECTIONS
     ]
+
+
+def result_window(result: BacktestResult) -> tuple[int | None, int | None]:
+    """The window a result covers: its first bar's open and its last bar's close (ms UTC),
+    (None, None) without bars. The same as the metrics' ``start_ts`` and ``end_ts``."""
+    ts = result.timestamp
+    if len(ts) == 0:
+        return None, None
+    return bars_window(int(ts[0]), int(ts[-1]), result.timeframe)
+
+
+def record_window(record: RunRecord) -> tuple[int, int]:
+    """The window of a stored run: its result's (:func:`result_window`), else the stored
+    ``start_ts`` and ``end_ts`` (the open times of the first and the last bar) as a window."""
+    start, end = result_window(record.result)
+    if start is None or end is None:
+        return bars_window(record.start_ts, record.end_ts, record.timeframe)
+    return start, end
 
 
 #: Colour of an exit marker per exit reason (all in the red/orange family, by severity).
@@ -139,13 +118,6 @@ EXIT_COLORS: dict[str, str] = {
     "time_stop": "#e377c2",
     "end_of_data": "#8c564b",
 }
-
-
-def short_time(ms: int | None) -> str:
-    """A UTC time from epoch milliseconds, to the minute: ``2024-03-01 14:05``."""
-    if ms is None:
-        return "?"
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def _lookahead(checks: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
@@ -189,7 +161,7 @@ def check_lines(checks: Mapping[str, Any] | None, limit: int = 5) -> list[str]:
         lines.append(f"lookahead check {pair}: {verdict}; {cuts}")
         for d in doc.get("first_differences", [])[:limit]:
             fields = (d["bar"], d["signal"], d["full"], d["truncated"], d["cut"], d["cut_kind"])
-            lines.append("  " + describe_difference(*fields, when=short_time(d["timestamp"])))
+            lines.append("  " + describe_difference(*fields, when=time(d["timestamp"])))
         if doc["differences"] > limit:
             lines.append(f"  ... and {doc['differences'] - limit} more")
     return lines

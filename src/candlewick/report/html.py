@@ -23,20 +23,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from candlewick import fmt
 from candlewick.atomic import write_text_atomic
-from candlewick.core.metrics import drawdown, equity_curve, exit_reason_stats, iso_utc
+from candlewick.core.metrics import drawdown, equity_curve, exit_reason_stats
 from candlewick.core.resample import resample
 from candlewick.core.timeframes import SUPPORTED_TIMEFRAMES, bucket_start, is_multiple, timeframe_ms
 from candlewick.core.types import F64, I64, BacktestResult, Candles, Trade
+from candlewick.fmt import Kind
 from candlewick.report import (
     EXIT_COLORS,
     PAIR_COLUMNS,
-    Kind,
     check_lines,
-    format_decimal,
-    format_money,
-    format_value,
     headline_rows,
+    result_window,
     status_banner,
 )
 
@@ -130,7 +129,8 @@ def _ms_axis(values: I64 | Sequence[int]) -> F64:
 
 
 def equity_figure(result: BacktestResult, max_points: int = MAX_CURVE_POINTS) -> Figure:
-    """Equity (top) and drawdown (bottom, in %) over time, thinned to at most ``max_points``."""
+    """Equity (top) and drawdown (bottom, in % below the running high: a positive number, as
+    "Max drawdown" is, drawn downwards) over time, thinned to at most ``max_points``."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -164,7 +164,7 @@ def equity_figure(result: BacktestResult, max_points: int = MAX_CURVE_POINTS) ->
     fig.add_trace(
         go.Scatter(
             x=x,
-            y=-100.0 * depth[idx],
+            y=100.0 * depth[idx],
             name="drawdown (%)",
             mode="lines",
             fill="tozeroy",
@@ -182,7 +182,7 @@ def equity_figure(result: BacktestResult, max_points: int = MAX_CURVE_POINTS) ->
     )
     fig.update_xaxes(type="date")
     fig.update_yaxes(title_text=result.quote, row=1, col=1)
-    fig.update_yaxes(title_text="drawdown %", row=2, col=1)
+    fig.update_yaxes(title_text="drawdown %", autorange="reversed", row=2, col=1)
     return fig
 
 
@@ -192,8 +192,7 @@ def _trade_marks(numbered: Sequence[tuple[int, Trade]]) -> dict[str, Any]:
         "x": _ms_axis([t.entry_ts for _, t in numbered]),
         "y": np.array([float(t.entry_price) for _, t in numbered], dtype=np.float64),
         "text": [
-            f"#{n} buy {format_decimal(t.entry_price)} · qty {format_decimal(t.qty)}"
-            for n, t in numbered
+            f"#{n} buy {fmt.exact(t.entry_price)} · qty {fmt.exact(t.qty)}" for n, t in numbered
         ],
     }
     exits: dict[str, dict[str, Any]] = {}
@@ -202,8 +201,8 @@ def _trade_marks(numbered: Sequence[tuple[int, Trade]]) -> dict[str, Any]:
         group["x"].append(t.exit_ts)
         group["y"].append(float(t.exit_price))
         group["text"].append(
-            f"#{n} {t.exit_reason} {format_decimal(t.exit_price)} · "
-            f"{t.return_pct * 100:+.2f}% · P&L {format_money(t.pnl)}"
+            f"#{n} {t.exit_reason} {fmt.exact(t.exit_price)} · "
+            f"{fmt.pct(t.return_pct)} · P&L {fmt.money(t.pnl)}"
         )
     order = list(EXIT_COLORS)
     ranked = sorted(exits, key=lambda r: order.index(r) if r in order else len(order))
@@ -312,7 +311,7 @@ def _table(
         "<tr>"
         + "".join(
             f"<td{_cls(row.get(key)) if key == signed else ''}>"
-            f"{html.escape(format_value(row.get(key), kind))}</td>"
+            f"{html.escape(fmt.format_value(row.get(key), kind))}</td>"
             for key, _, kind in columns
         )
         + "</tr>"
@@ -358,15 +357,15 @@ def _trades_html(trades: Sequence[Trade]) -> str:
         cells = [
             str(n),
             esc(t.pair),
-            *(iso_utc(ms)[:16] for ms in (t.signal_ts, t.entry_ts, t.exit_ts)),
+            *(fmt.time(ms) for ms in (t.signal_ts, t.entry_ts, t.exit_ts)),
             str(t.bars_held),
-            *(format_decimal(d) for d in (t.entry_price, t.exit_price, t.qty)),
-            *(format_money(d) for d in (t.cost, t.proceeds)),
+            *(fmt.exact(d) for d in (t.entry_price, t.exit_price, t.qty)),
+            *(fmt.money(d) for d in (t.cost, t.proceeds)),
         ]
         rows.append(
             f'<tr id="t{n}"><td>{"</td><td>".join(cells)}</td>'
-            f"<td{cls}>{format_money(t.pnl)}</td><td{cls}>{t.return_pct * 100:+.2f}%</td>"
-            f"<td>{format_money(t.fees_quote)}</td><td>{esc(str(t.exit_reason))}</td></tr>"
+            f"<td{cls}>{fmt.money(t.pnl)}</td><td{cls}>{fmt.pct(t.return_pct)}</td>"
+            f"<td>{fmt.money(t.fees_quote)}</td><td>{esc(str(t.exit_reason))}</td></tr>"
         )
     return (
         f'<div class="scroll"><table class="sortable" id="trades"><thead><tr>{head}</tr></thead>'
@@ -395,6 +394,9 @@ def write_html(
 ) -> Path:
     """Write the report to ``path`` as one self-contained HTML file and return the path.
 
+    ``title`` names the run as :func:`candlewick.fmt.run_label` does (``sma_cross · backtest``);
+    the page's title and heading add the pairs, timeframe and window
+    (:func:`candlewick.fmt.run_title`), as every other view names the run.
     ``candles`` maps each pair to its candles (a pair without candles gets no chart). A run
     whose ``status`` is not ok gets a red banner above everything; ``checks`` (what was
     checked and found) are listed under it, or in a note for a clean run.
@@ -421,22 +423,22 @@ def write_html(
         '<p class="note">Click a column header to sort. Amounts in '
         f"{esc(result.quote)}; times UTC (bar open).</p>{_trades_html(result.trades)}"
     )
-    sub = (
-        f"{esc(', '.join(result.pairs))} · {esc(result.timeframe)} · "
-        f"{esc(str(metrics.get('start') or '—'))} → {esc(str(metrics.get('end') or '—'))}"
-        + (f" · run {esc(run_id)}" if run_id else "")
-    )
+    start, end = result_window(result)
+    heading = fmt.run_title(title, result.pairs, result.timeframe, start, end)
+    sub = f"{fmt.count(len(result.timestamp))} bars · window: {fmt.WINDOW_MEANING}, UTC"
+    if run_id:
+        sub = f"run {run_id} · {sub}"
     banner = status_banner(status, checks)
     found = esc("\n".join(check_lines(checks, limit=20)))
     top, note = "", f'<pre class="note">Checks:\n{found}</pre>' if found else ""
     if banner is not None:
-        title = f"FAILED · {title}"
+        heading = f"FAILED · {heading}"
         top, note = f'<div class="banner">⚠ {esc(banner)}<pre>{found}</pre></div>', ""
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>"
-        f'{top}<h1>{esc(title)}</h1><p class="sub">{sub}</p>{note}'
+        f"<title>{esc(heading)}</title><style>{_CSS}</style></head><body>"
+        f'{top}<h1>{esc(heading)}</h1><p class="sub">{esc(sub)}</p>{note}'
         f"<h2>Metrics</h2>{_metrics_html(metrics)}<h2>Equity</h2>"
         + "\n".join(parts)
         + f"<script>{_SORT_JS}</script></body></html>\n"

@@ -2,8 +2,9 @@
 
 Exact amounts (Decimals: prices, quantities, cash, fees, P&L of trades) are strings, so no
 digit is lost; metrics are numbers (see ``docs/metrics.md``). Every timestamp appears twice:
-``*_ts`` in ms since the epoch (UTC) and ``*_time`` as ISO-8601 UTC. Non-finite floats are
-written as null, so the output is strict JSON.
+``*_ts`` in ms since the epoch (UTC) and ``*_time`` as ISO-8601 UTC (:func:`stamp`); a run's
+window ends at its last bar's close, as in every other view. Non-finite floats are written as
+null, so the output is strict JSON.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from candlewick import fmt
 from candlewick.atomic import write_text_atomic
-from candlewick.core.metrics import compute_metrics, exit_reason_stats, iso_utc, per_pair_metrics
+from candlewick.core.metrics import compute_metrics, exit_reason_stats, per_pair_metrics
 from candlewick.core.types import BacktestResult, RunRecord, Trade
-from candlewick.report import status_banner
+from candlewick.report import record_window, status_banner
 
 SCHEMA = "candlewick.report/1"
 
@@ -60,8 +62,10 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _stamp(prefix: str, ms: int | None) -> dict[str, Any]:
-    return {f"{prefix}_ts": ms, f"{prefix}_time": iso_utc(ms) if ms is not None else None}
+def stamp(prefix: str, ms: int | None) -> dict[str, Any]:
+    """A time for JSON: ``{prefix}_ts`` (ms UTC) and ``{prefix}_time`` (ISO 8601), None both
+    when there is none."""
+    return {f"{prefix}_ts": ms, f"{prefix}_time": fmt.iso(ms) if ms is not None else None}
 
 
 def trade_dict(number: int, trade: Trade) -> dict[str, Any]:
@@ -69,9 +73,9 @@ def trade_dict(number: int, trade: Trade) -> dict[str, Any]:
     return {
         "number": number,
         "pair": trade.pair,
-        **_stamp("signal", trade.signal_ts),
-        **_stamp("entry", trade.entry_ts),
-        **_stamp("exit", trade.exit_ts),
+        **stamp("signal", trade.signal_ts),
+        **stamp("entry", trade.entry_ts),
+        **stamp("exit", trade.exit_ts),
         "entry_price": str(trade.entry_price),
         "exit_price": str(trade.exit_price),
         "qty": str(trade.qty),
@@ -115,16 +119,17 @@ def report_dict(
     if checks is not None:
         doc["checks"] = dict(checks)
     if record is not None:
+        start, end = record_window(record)
         doc["run"] = {
             "run_id": record.run_id,
             "kind": record.kind,
             "name": record.name,
-            **_stamp("created", record.created_at),
+            **stamp("created", record.created_at),
             "exchange": record.exchange,
             "pairs": list(record.pairs),
             "timeframe": record.timeframe,
-            **_stamp("start", record.start_ts),
-            **_stamp("end", record.end_ts),
+            **stamp("start", start),
+            **stamp("end", end),
             "config": record.config,
         }
     doc["result"] = {
@@ -135,7 +140,7 @@ def report_dict(
         "final_cash": str(result.final_cash),
         "fees_paid": str(result.fees_paid),
         "bars": int(np.asarray(result.timestamp).size),
-        **_stamp("halted_at", result.halted_at),
+        **stamp("halted_at", result.halted_at),
         "meta": dict(result.meta),
     }
     doc["metrics"] = dict(metrics if metrics is not None else compute_metrics(result))
@@ -143,7 +148,7 @@ def report_dict(
     doc["exit_reasons"] = exit_reason_stats(result.trades)
     doc["trades"] = [trade_dict(i, t) for i, t in enumerate(result.trades, start=1)]
     doc["rejections"] = [
-        {"pair": r.pair, **_stamp("signal", r.signal_ts), "reason": r.reason}
+        {"pair": r.pair, **stamp("signal", r.signal_ts), "reason": r.reason}
         for r in result.rejections
     ]
     if include_curve:

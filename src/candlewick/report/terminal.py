@@ -12,14 +12,14 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from candlewick import fmt
 from candlewick.core.metrics import exit_reason_stats
 from candlewick.core.types import BacktestResult
 from candlewick.report import (
     PAIR_COLUMNS,
     check_lines,
-    format_money,
-    format_value,
     headline_rows,
+    result_window,
     status_banner,
 )
 
@@ -49,7 +49,7 @@ def pair_table(per_pair: Sequence[Mapping[str, object]], quote: str, width: int 
     for ``width`` columns (numbers are never cut short)."""
     title = f"Per pair (P&L in {quote})"
     plain = [
-        [format_value(row.get(key), kind) for key, _, kind in PAIR_COLUMNS] for row in per_pair
+        [fmt.format_value(row.get(key), kind) for key, _, kind in PAIR_COLUMNS] for row in per_pair
     ]
     widths = [
         max(len(label), *(len(r[i]) for r in plain)) for i, (_, label, _) in enumerate(PAIR_COLUMNS)
@@ -84,11 +84,11 @@ def exit_reason_table(result: BacktestResult) -> Table:
     for row in exit_reason_stats(result.trades):
         table.add_row(
             str(row["exit_reason"]),
-            format_value(row["trades"], "int"),
-            format_value(row["share"], "pct"),
-            _colour(format_value(row["net_pnl"], "money"), row["net_pnl"]),
-            format_value(row["avg_trade_return"], "pct"),
-            format_value(row["win_rate"], "pct"),
+            fmt.format_value(row["trades"], "int"),
+            fmt.format_value(row["share"], "pct"),
+            _colour(fmt.format_value(row["net_pnl"], "money"), row["net_pnl"]),
+            fmt.format_value(row["avg_trade_return"], "pct"),
+            fmt.format_value(row["win_rate"], "pct"),
         )
     return table
 
@@ -116,27 +116,29 @@ def print_summary(
     *,
     status: str = "ok",
     checks: Mapping[str, Any] | None = None,
+    label: str | None = None,
 ) -> None:
-    """Print the summary of one backtest: a header line, metrics, per pair, exit reasons; a
-    run that failed a check (``status``) starts with a red banner and ends with ``checks``."""
+    """Print the summary of one backtest: a header line (the run's title, as
+    :func:`candlewick.fmt.run_title` writes it with ``label``, e.g. ``sma_cross · backtest``),
+    metrics, per pair, exit reasons; a run that failed a check (``status``) starts with a red
+    banner and ends with ``checks``."""
     print_banner(console, status, checks)
     total = metrics.get("total_return")
+    title = fmt.run_title(label, result.pairs, result.timeframe, *result_window(result))
     header = (
-        f"[bold]{escape(', '.join(result.pairs))}[/] {result.timeframe} · "
-        f"{format_value(metrics.get('start'), 'text')} → {format_value(metrics.get('end'), 'text')}"
-        f" · return {_colour(format_value(total, 'pct'), total)}"
-        f" · final {format_money(result.final_equity)} {result.quote}"
+        f"[bold]{escape(title)}[/] · return {_colour(fmt.format_value(total, 'pct'), total)}"
+        f" · final {fmt.money(result.final_equity)} {result.quote}"
     )
     if run_id:
         header = f"[bold cyan]run {escape(run_id)}[/] · " + header
-    console.print(header)
+    console.print(header, soft_wrap=True)
     console.print(Columns(headline_tables(metrics), padding=(0, 2)))
     console.print(pair_table(per_pair, result.quote, console.width))
     if result.trades:
         console.print(exit_reason_table(result))
     if result.halted_at is not None:
         console.print(
-            f"[bold yellow]trading halted by a risk breaker at {metrics.get('halted_at')}[/]"
+            f"[bold yellow]trading halted by a risk breaker at {fmt.time_utc(result.halted_at)}[/]"
         )
     if metrics.get("notes"):
         console.print(f"[dim]notes: {escape(str(metrics['notes']))}[/]")
