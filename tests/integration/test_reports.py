@@ -159,6 +159,7 @@ def test_html_report(tmp_path: Path, run: BacktestResult, xrp: Candles) -> None:
     assert '"candlestick"' in page
     assert "XRP test run" in page and "abc123" in page
     assert "Total return" in page and "Max drawdown" in page
+    assert '"autorange":"reversed"' in page  # the drawdown is positive, drawn downwards
     # 2,751 bars fit below the limit: no resampling note
     assert "resampled" not in page
 
