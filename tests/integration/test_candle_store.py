@@ -288,7 +288,7 @@ def test_ensure_candles_imports_from_the_shared_folder_once(store: CandleStore) 
     candles, origin = ensure_candles(store, "binance", "XRP/USDT", "5m", data_dir=SHARED)
     assert len(candles) == 2_751
     assert "imported just now from" in origin and "binance_XRP-USDT_5m.csv" in origin
-    assert origin.startswith("binance XRP/USDT 5m: 2,751 bars from 2026-04-15 00:00 to ")
+    assert origin.startswith("binance XRP/USDT 5m: 2,751 bars, 2026-04-15 00:00 → ")
     again, origin = ensure_candles(store, "binance", "XRP/USDT", "5m", data_dir=SHARED)
     assert_same(again, candles)
     assert "read from the local candle store" in origin and "imported" not in origin
