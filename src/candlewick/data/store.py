@@ -26,11 +26,10 @@ import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from candlewick.core.resample import resample
 from candlewick.core.timeframes import bucket_start, is_multiple, timeframe_ms
@@ -53,11 +52,15 @@ from candlewick.data.parquet_file import COLUMNS as COLUMNS
 from candlewick.data.parquet_file import (
     META_KEY,
     read_columns,
+    read_metadata,
     remove_stale_temp_files,
     write_parquet_atomic,
 )
 from candlewick.data.parquet_file import column_numpy as column_numpy
 from candlewick.errors import DataError, DataNotFoundError
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 #: How far a bar may open after this machine's clock (the exchange's clock may run ahead).
 CLOCK_SKEW_MS = 60_000
@@ -325,7 +328,7 @@ class CandleStore:
 
     def _entry(self, path: Path, meta: pq.FileMetaData | None = None) -> StoreEntry:
         try:
-            meta = pq.read_metadata(path) if meta is None else meta
+            meta = read_metadata(path) if meta is None else meta
             info: dict[str, Any] = json.loads((meta.metadata or {})[META_KEY])
             return StoreEntry(
                 info["exchange"],
