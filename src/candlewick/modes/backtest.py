@@ -19,6 +19,7 @@ from candlewick.config.models import TradingConfig
 from candlewick.core.types import BacktestResult, Candles, Rejection
 from candlewick.errors import DataError
 from candlewick.modes.strategy import (
+    StrategySpecs,
     backtest_settings,
     build_pair_frame,
     pair_data,
@@ -28,6 +29,7 @@ from candlewick.modes.strategy import (
 from candlewick.plugins import fresh_plugins, plugin_modules
 
 if TYPE_CHECKING:
+    from candlewick.backtest.engine import PairData
     from candlewick.data.coverage import Coverage
     from candlewick.data.store import CandleStore
     from candlewick.signals.generator import Signals
@@ -130,10 +132,9 @@ def run_backtest_job(
     filtered: list[Rejection] = []
     for done, (pair, series) in enumerate(candles.items()):
         progress(f"signals {pair}", done, len(candles))
-        frame = build_pair_frame(config, specs, series)
-        signals = pair_signals(specs, frame)
-        pairs.append(pair_data(config, series, frame, signals))
-        filtered += filter_rejections(pair, series, signals)
+        data, rejected = _pair_input(config, specs, pair, series)
+        pairs.append(data)
+        filtered += rejected
     timings["signals"] = time.perf_counter() - clock
     progress("simulating", len(candles), len(candles))
     clock = time.perf_counter()
@@ -143,6 +144,17 @@ def run_backtest_job(
         merged = sorted([*filtered, *result.rejections], key=lambda r: (r.signal_ts, r.pair))
         result = replace(result, rejections=tuple(merged))
     return result, timings
+
+
+def _pair_input(
+    config: TradingConfig, specs: StrategySpecs, pair: str, series: Candles
+) -> tuple[PairData, list[Rejection]]:
+    """One pair's engine input and its filter rejections. The pair's frame and signals are
+    freed on return (the engine needs only the candles and the entry/exit flags): they are
+    most of a pair's memory, and none of them is alive while the engine runs."""
+    frame = build_pair_frame(config, specs, series)
+    signals = pair_signals(specs, frame)
+    return pair_data(config, series, frame, signals), filter_rejections(pair, series, signals)
 
 
 def filter_rejections(pair: str, candles: Candles, signals: Signals) -> list[Rejection]:

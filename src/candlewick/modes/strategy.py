@@ -104,7 +104,8 @@ def pair_data(
     """What the engine needs for one pair."""
     atr = None
     if config.risk.atr_indicator is not None:
-        atr = frame[config.risk.atr_indicator].to_numpy(dtype="float64")
+        # A copy, not a view: the engine keeps it, and the frame is freed before the engine runs.
+        atr = frame[config.risk.atr_indicator].to_numpy(dtype="float64", copy=True)
     market = config.markets.get(candles.pair)
     precision = (
         Precision(market.price_tick, market.amount_step, market.min_notional)
