@@ -215,7 +215,7 @@ def test_thin_curve_keeps_troughs() -> None:
 def test_json_report(tmp_path: Path, run: BacktestResult) -> None:
     m = compute_metrics(run)
     doc = json.loads(to_json(run, m, per_pair_metrics(run)))
-    assert doc["schema"] == "candlewick.report/1"
+    assert doc["schema"] == "candlewick.report/2"
     assert doc["result"]["initial_cash"] == "1000"
     assert Decimal(doc["result"]["final_cash"]) == run.final_cash
     first = doc["trades"][0]

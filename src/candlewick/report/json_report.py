@@ -27,7 +27,7 @@ from candlewick.core.metrics import compute_metrics, exit_reason_stats, per_pair
 from candlewick.core.types import BacktestResult, RunRecord, Trade
 from candlewick.report import record_window, status_banner
 
-SCHEMA = "candlewick.report/1"
+SCHEMA = "candlewick.report/2"
 
 
 def _default(value: Any) -> Any:
