@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Sequence
 
 import typer
 from rich.console import Console
@@ -51,27 +52,77 @@ def _root(
     """Candlewick: backtest, paper and live crypto trading with one strategy code."""
 
 
-def _register() -> None:
-    from candlewick.cli import (
-        backtest_cmd,
-        config_cmd,
-        data_cmd,
-        download_cmd,
-        emulator_cmd,
-        list_cmd,
-        report_cmd,
-        runs_cmd,
-    )
+def _register_data() -> None:
+    from candlewick.cli import data_cmd, download_cmd
 
     data_cmd.app.command("download")(download_cmd.download)
     app.add_typer(data_cmd.app, name="data")
+
+
+def _register_config() -> None:
+    from candlewick.cli import config_cmd
+
     app.add_typer(config_cmd.app, name="config")
+
+
+def _register_runs() -> None:
+    from candlewick.cli import runs_cmd
+
     app.add_typer(runs_cmd.app, name="runs")
+
+
+def _register_list() -> None:
+    from candlewick.cli import list_cmd
+
     app.add_typer(list_cmd.app, name="list")
+
+
+def _register_report() -> None:
+    from candlewick.cli import report_cmd
+
     app.command("report")(report_cmd.report)
+
+
+def _register_backtest() -> None:
+    from candlewick.cli import backtest_cmd
+
     app.command("backtest")(backtest_cmd.backtest)
     app.command("demo")(backtest_cmd.demo)
+
+
+def _register_emulator() -> None:
+    from candlewick.cli import emulator_cmd
+
     app.command("emulator")(emulator_cmd.emulator)
+
+
+#: Each top-level command's registration, in the order ``candlewick --help`` lists them.
+_COMMANDS: dict[str, Callable[[], None]] = {
+    "data": _register_data,
+    "config": _register_config,
+    "runs": _register_runs,
+    "list": _register_list,
+    "report": _register_report,
+    "backtest": _register_backtest,
+    "demo": _register_backtest,
+    "emulator": _register_emulator,
+}
+
+
+def _register(argv: Sequence[str] | None = None) -> None:
+    """Register the commands: only the one ``argv`` invokes when it names one (a command
+    module and what it imports cost memory, ``data download``'s asyncio for one), every
+    command otherwise (``--help``, a mistyped name). Registering twice is harmless."""
+    words = [a for a in (sys.argv if argv is None else argv)[1:] if not a.startswith("-")]
+    wanted = _COMMANDS.get(words[0]) if words else None
+    chosen = [wanted] if wanted is not None else list(dict.fromkeys(_COMMANDS.values()))
+    registered = {info.name for info in app.registered_commands} | {
+        info.name for info in app.registered_groups
+    }
+    for register in chosen:
+        names = {name for name, fn in _COMMANDS.items() if fn is register}
+        if not names <= registered:
+            register()
 
 
 def main() -> None:
