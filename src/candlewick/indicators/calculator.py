@@ -26,7 +26,6 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 
 from candlewick.core.timeframes import last_closed_index, timeframe_ms
 from candlewick.core.types import F64, I64, OHLCV_COLUMNS, Candles
@@ -223,29 +222,19 @@ def build_frame(
     """The frame setups read: timestamp, open, high, low, close, volume, then the indicators.
 
     The indicator columns are those of :func:`compute_indicators` (same names, same order).
-
-    Memory: the frame does not copy the candles. Its candle columns are read-only views of
-    ``base``'s arrays (a setup that wrote into them would change the prices the engine fills
-    at; writing raises ValueError instead: assign a new column), its indicator columns the
-    computed arrays themselves. The column labels are an object Index of str: a pandas 3
-    string Index is backed by pyarrow, whose pandas bridge costs about 7 MiB.
+    The frame holds its own copy of the candles (setups may change it freely). Its column
+    labels are an object Index of str: a pandas 3 string Index is backed by pyarrow, whose
+    pandas bridge costs about 7 MiB in a process that has no other use for it.
     """
     import pandas as pd
 
-    data: dict[str, Any] = {"timestamp": _read_only(base.timestamp)}
-    data.update({name: _read_only(base.column(name)) for name in OHLCV_COLUMNS})
+    data: dict[str, Any] = {"timestamp": base.timestamp}
+    data.update({name: base.column(name) for name in OHLCV_COLUMNS})
     data.update(compute_indicators(base, specs, informative))
     # Keyed by position, so that pandas builds no string Index of the labels.
-    frame = pd.DataFrame(dict(enumerate(data.values())), copy=False)
+    frame = pd.DataFrame(dict(enumerate(data.values())))
     frame.columns = pd.Index(list(data), dtype=object)
     return frame
-
-
-def _read_only(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """A read-only view of ``values`` (the array itself stays writable)."""
-    view = values.view()
-    view.flags.writeable = False
-    return view
 
 
 class _Track:
