@@ -83,6 +83,7 @@ def summary(rep: Repeated) -> dict[str, Any]:
         "min_s": rep.min_wall,
         "rss_mb": rep.median_rss,
         "max_rss_mb": rep.max_rss,
+        "min_rss_mb": min(run.peak_rss_mb for run in rep.runs),
         "walls": rep.walls,
     }
 

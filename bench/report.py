@@ -48,17 +48,21 @@ def _status(ok: bool, measured: float, target: float, lower_is_better: bool, uni
 
 def render(results: dict[str, Any]) -> str:
     """The whole Markdown page."""
+    from bench.memory import peer_memory
+    from bench.sections import exchange, portfolio
+
     parts = [
         _head(results),
         _summary(results),
         _machine(results),
         _method(results),
         _single_pair(results),
+        peer_memory(results),
         _agreement(results),
         _breakdown(results),
         _engine(results),
-        _portfolio(results),
-        _exchange(results),
+        portfolio(results),
+        exchange(results),
         _missed(results),
     ]
     return "\n\n".join(p for p in parts if p) + "\n"
@@ -146,7 +150,9 @@ def _targets(r: dict[str, Any]) -> list[tuple[str, str, str, str, bool]]:
                 "MiB",
             )
         )
-    return rows
+    from bench.memory import peer_targets
+
+    return rows + peer_targets(r)
 
 
 def _summary(r: dict[str, Any]) -> str:
@@ -368,7 +374,8 @@ def _breakdown(r: dict[str, Any]) -> str:
         "## Where Candlewick's time and memory go\n\n"
         "### `candlewick backtest`, BTC/USDT 5m, saving the run\n\n"
         "A probe process (`python -m bench.probes phases`) imports the modules the command "
-        "needs group by group (timed), wraps the functions `run_and_report` "
+        "needs before its data group by group (timed; SQLAlchemy where the CLI imports it: "
+        "when the run is saved, after the metrics), wraps the functions `run_and_report` "
         "(src/candlewick/cli/backtest_cmd.py) calls with timers, then runs the real CLI entry "
         "point with its output sent to /dev/null. Start-up and shutdown are taken from the "
         "system-wide monotonic clock at spawn, at the probe's first and last lines, and at "
@@ -449,68 +456,6 @@ def _allowed_us(e: dict[str, Any]) -> float:
     return float(e["bars"]) / TARGET_ENGINE_BARS_S / trades * 1e6
 
 
-def _portfolio(r: dict[str, Any]) -> str:
-    p = r.get("portfolio")
-    if not p:
-        return ""
-    ids = {name: f"S{i + 1:02d}" for i, (name, _) in enumerate(p["segments"])}
-    seg_rows = [(ids[name], f"`{name}`", f"{bars:,}") for name, bars in p["segments"]]
-    order_rows = []
-    for pair, parts in p["orders"].items():
-        seq = " ".join(ids[name] for name, _, _ in parts)
-        last_name, last_bars, _ = parts[-1]
-        order_rows.append((pair, len(parts), seq, f"{last_bars:,} of {ids[last_name]}"))
-    skipped = "; ".join(p["skipped"]) or "none"
-    rows = [
-        ("build the series (read the real 1m files)", _s(p["read_s"]), "", "in the bench process"),
-        ("write them into the candle store (20 Parquet files)", _s(p["import_s"]), "", "idem"),
-        (
-            "`candlewick backtest --config bench/configs/portfolio_20x1m.yaml` (saves the run)",
-            f"{_s(p['save']['median_s'])} (min {_s(p['save']['min_s'])})",
-            _mb(p["save"]["max_rss_mb"]),
-            f"{p['trade_count']:,} trades",
-        ),
-        (
-            "the same with `--no-save`",
-            f"{_s(p['nosave']['median_s'])} (min {_s(p['nosave']['min_s'])})",
-            _mb(p["nosave"]["max_rss_mb"]),
-            f"final equity {p['final_equity']} USDT",
-        ),
-    ]
-    ph = p["phases"]
-    engine_s = ph["seconds"].get("engine (run_backtest)", 0.0)
-    return (
-        "## Portfolio: 20 pairs x 525,600 1m bars (10.5 M bars)\n\n"
-        "### How the data were built (bench/portfolio_data.py)\n\n"
-        "No real 1m file is a year long, so each synthetic pair chains whole real segments:\n\n"
-        "1. every 1m file of the shared data folder without a gap is one segment (skipped for "
-        f"gaps: {skipped});\n"
-        "2. pair k (SYN01/USDT .. SYN20/USDT) takes the segments in its own order, a permutation "
-        "seeded with k (`random.Random(k).shuffle`), until it has 525,600 bars; its last segment "
-        "is cut;\n"
-        "3. each segment after the first is multiplied by one constant so that its first open "
-        "equals the previous segment's last close (open, high, low and close alike; volumes "
-        "unchanged): inside a segment every return is the real one, only the jumps between "
-        "segments are removed;\n"
-        "4. timestamps are laid again on one continuous 1m grid from 2024-01-01 00:00 UTC.\n\n"
-        "The series are written straight into the benchmark's temporary store (exchange "
-        "`bench`), never into the repository. Segments:\n\n"
-        + _table(("id", "file", "bars"), seg_rows, "llr")
-        + "\n\nOrder of the segments per pair:\n\n"
-        + _table(("pair", "segments", "order", "last segment used"), order_rows, "lrll")
-        + "\n\n### Results\n\n"
-        "Config bench/configs/portfolio_20x1m.yaml: SMA(10)/SMA(30) cross per pair, "
-        "`equity_fraction` 0.05, `max_open_positions` 20, stop-loss 2 %, fee 0.1 %.\n\n"
-        + _table(("step", "wall (median)", "peak RSS (max)", ""), rows, "lrrl")
-        + f"\n\nEngine alone in the step probe: {_s(engine_s)} for {ph['bars']:,} bars = "
-        f"{ph['bars'] / engine_s if engine_s else 0:,.0f} bars/s and {ph['trade_count']:,} "
-        f"trades ({engine_s / max(ph['trade_count'], 1) * 1e6:.0f} µs per trade).\n\n"
-        "### Where the time and memory go (one probe run, saving the run)\n\n"
-        + _phase_table(ph, p["save"]["median_s"])
-        + _profile(p.get("profile"), "the portfolio", engine_s)
-    )
-
-
 def _profile(prof: dict[str, Any] | None, what: str, plain_s: float) -> str:
     if not prof:
         return ""
@@ -536,33 +481,3 @@ def _missed(r: dict[str, Any]) -> str:
     lines.append("")
     lines.append(why(r))
     return "\n".join(lines)
-
-
-def _exchange(r: dict[str, Any]) -> str:
-    """The exchange layer: the emulator under load and the gateway's cost per call."""
-    x = r.get("exchange")
-    if not x:
-        return ""
-    rows = [
-        (f"`{path}`", f"{x[key]['requests']:,}", f"{x[key]['per_s']:,.0f}",
-         f"{x[key]['p50_ms']:.1f} ms", f"{x[key]['p99_ms']:.1f} ms")
-        for key, path in (
-            ("ticker", "GET /api/v3/ticker/24hr?symbol=BTCUSDT"),
-            ("klines", "GET /api/v3/klines?symbol=BTCUSDT&interval=1m&limit=500"),
-        )
-    ]  # fmt: skip
-    o, g = x["overhead"], x["gateway_alone"]
-    return (
-        "## Exchange layer\n\n"
-        "The emulator (`candlewick emulator`, its own process, replaying BTC/USDT and ETH/USDT "
-        f"1m candles) under {x['clients']} concurrent HTTP connections from one client "
-        "process on the same 2-core machine (bench/exchange.py):\n\n"
-        + _table(("endpoint", "requests", "requests/s", "p50", "p99"), rows, "lrrrr")
-        + "\n\n"
-        f"Gateway overhead: `fetch_ticker` through the gateway against the emulator, "
-        f"{o['calls']} calls interleaved with the same call straight through ccxt: median "
-        f"{o['gateway_ms']:.2f} ms against {o['ccxt_ms']:.2f} ms, "
-        f"**{o['overhead_us']:.0f} µs per call** for budgets, header correction and error "
-        f"translation. Against an in-memory client that answers at once, the gateway alone "
-        f"costs {g['per_call_us']:.1f} µs per call ({g['calls']:,} calls)."
-    )
