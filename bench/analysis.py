@@ -152,7 +152,7 @@ def _memory(r: dict[str, Any]) -> str:
     floor = _rss(ph, "load and validate the config")
     read = _rss(ph, "read candles from the store")
     signals = _rss(ph, "indicators and signals", peak=True)
-    engine = _rss(ph, "engine (run_backtest)", peak=True)
+    engine = _rss(ph, "engine (run_backtest)")
     metrics = _rss(ph, "metrics")
     storage = _rss(ph, "import storage (sqlalchemy), when the run is saved")
     saved = _rss(ph, "save the run (trades, equity curve)", peak=True)
@@ -161,7 +161,7 @@ def _memory(r: dict[str, Any]) -> str:
         f"{_mb(floor)} before any data is read (pandas with pyarrow's compute kernels, TA-Lib, "
         "numpy, pydantic, typer and rich: see the footprint table). Reading the candles leaves "
         f"{_mb(read)} (7.1 MiB of arrays and pyarrow's Parquet code); indicators and signals "
-        f"peak at {_mb(signals)}, the engine at {_mb(engine)}; with the frame, the signals and "
+        f"peak at {_mb(signals)}, the engine leaves {_mb(engine)}; with the frame, the signals and "
         f"the candles freed, {_mb(metrics)} remain after the metrics. Saving imports SQLAlchemy "
         f"({_mb(storage)} after it) and peaks at {_mb(saved)}. {_mb(floor)} of libraries leave "
         f"{_mb(TARGET_WHOLE_PROCESS_MB - floor)} for a year of 5m bars, their frame, 3,114 "

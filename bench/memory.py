@@ -93,6 +93,13 @@ def peer_memory(r: dict[str, Any]) -> str:
         else f"Candlewick's highest peak, {_mb(worst)}, is **{worst - limit:,.1f} MiB above** "
         f"the lowest peer's lowest ({peer}, {_mb(limit)})."
     )
+    first = r.get("cli_first")
+    if first:
+        side = "below" if first["rss_mb"] < limit else "above"
+        verdict += (
+            f" The first run on a fresh home, which creates the database (Alembic is imported "
+            f"only then), peaks at {_mb(first['rss_mb'])}: {side} it."
+        )
     return (
         "### Peak memory against the peers\n\n"
         "Peak resident memory (`ru_maxrss`) of each whole process on the same candles, over "

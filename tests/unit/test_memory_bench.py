@@ -45,8 +45,9 @@ def test_each_candlewick_peak_is_judged_by_its_highest_run() -> None:
 
 
 def test_the_section_names_the_margin_and_where_the_peak_is() -> None:
-    text = peer_memory(results(166.0, 156.0))
+    text = peer_memory(results(166.0, 156.0) | {"cli_first": {"rss_mb": 178.0}})
     assert "166 MiB, is **5.2 MiB below** the lowest peer's lowest (backtesting.py" in text
+    assert "creates the database (Alembic is imported only then), peaks at 178 MiB: above" in text
     assert "126 MiB before any candle is read" in text
     assert "reached in the step 'save the run (trades, equity curve)'" in text
     assert peer_memory({"cli_save": {}}) == ""
