@@ -82,8 +82,8 @@ def test_demo_backtests_the_reference_and_writes_the_report(tmp_path: Path) -> N
     demo = run(tmp_path, "demo")
     assert demo.returncode == 0, demo.stderr
     assert "imported just now from" in demo.stdout
-    assert "trades: 3114" in demo.stdout
-    assert "final equity: 20.66599850 USDT" in demo.stdout
+    assert "trades: 3,114" in demo.stdout
+    assert "final equity: 20.67 USDT" in demo.stdout
     reports = list((tmp_path / "reports").glob("*.html"))
     assert len(reports) == 1
     run_id = reports[0].stem
@@ -101,7 +101,7 @@ def test_demo_backtests_the_reference_and_writes_the_report(tmp_path: Path) -> N
     again = run(tmp_path, "backtest", "--config", EXAMPLE, "--no-save")
     assert again.returncode == 0, again.stderr
     assert "read from the local candle store" in again.stdout
-    assert "trades: 3114" in again.stdout
+    assert "trades: 3,114" in again.stdout
 
 
 def _xrp_config(

@@ -163,21 +163,11 @@ def test_each_figure_reads_the_same_in_every_view(views: dict[str, Any]) -> None
         assert_no_other_convention(page, where, numbered=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="backtest_cmd.py (another engineer's file) prints its closing line with its own "
-    "formats: 'trades: 3114  final equity: 20.66599850 USDT'; it should use candlewick.fmt",
-)
 def test_the_backtests_closing_line_follows_the_convention(views: dict[str, Any]) -> None:
     line = closing_line(views["backtest"])
     assert f"trades: {TRADES}" in line
     assert "final equity: 20.67 USDT" in line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="backtest_cmd.py (another engineer's file) does not pass the run's label to "
-    "print_summary yet, so the backtest's header lacks 'sma_cross · backtest'",
-)
 def test_the_backtests_header_names_the_run_as_every_view(views: dict[str, Any]) -> None:
     assert f"run {views['run_id']} · {TITLE} · return {TOTAL_RETURN}" in views["backtest"]

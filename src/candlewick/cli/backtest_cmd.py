@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from candlewick.fmt import count, money, run_label
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
@@ -129,10 +131,12 @@ def run_and_report(
         finally:
             database.dispose()
 
-    print_summary(console, result, metrics, per_pair, run_id=run_id, status=status, checks=checks)
+    label = run_label(config.name, "backtest")
+    print_summary(console, result, metrics, per_pair, run_id=run_id, status=status, checks=checks,
+                  label=label)  # fmt: skip
     console.print(
-        f"trades: [bold]{len(result.trades)}[/]  final equity: "
-        f"[bold]{result.final_equity:.8f}[/] {result.quote}  "
+        f"trades: [bold]{count(len(result.trades))}[/]  final equity: "
+        f"[bold]{money(result.final_equity)}[/] {result.quote}  "
         f"({time.perf_counter() - clock:.2f} s)"
     )
     if checks is not None:
@@ -183,7 +187,7 @@ def _write_html(
         metrics,
         per_pair,
         candles,
-        f"{config.name} · backtest",
+        run_label(config.name, "backtest"),
         run_id=run_id,
         status=status,
         checks=checks,
