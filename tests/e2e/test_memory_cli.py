@@ -122,6 +122,7 @@ def test_a_backtest_without_saving_loads_no_storage_nor_other_commands(home: Pat
     found = probe(home, "--no-save")
     assert loaded(found["modules"], NOT_WITHOUT_SAVING) == []
     assert "candlewick.cli.backtest_cmd" in found["modules"]
+    assert loaded(found["modules"], ("talib",)) == []  # the SMA cross uses no TA-Lib indicator
 
 
 def test_saving_frees_the_candles_and_skips_alembic_once_migrated(home: Path) -> None:

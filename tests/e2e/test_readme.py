@@ -9,6 +9,7 @@ run this very test suite or the benchmarks (minutes each; CI and ``./dev.sh benc
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shlex
@@ -68,9 +69,24 @@ def workspace(tmp_path: Path) -> Path:
             target = checkout / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
-    (checkout / ".venv").symlink_to(ROOT / ".venv")
+    link_virtualenv(checkout / ".venv")
     (tmp_path / "work" / "shared").symlink_to(SHARED.parent)
     return checkout
+
+
+def link_virtualenv(target: Path) -> None:
+    """This checkout's virtualenv seen from the copy, without letting ``dev.sh`` touch it.
+
+    Its parts are linked into a folder of the copy's own, beside the install stamp ``dev.sh``
+    looks for (written here): a missing stamp would make ``dev.sh`` reinstall the package,
+    editable, from the temporary copy into the shared virtualenv.
+    """
+    target.mkdir()
+    for part in (ROOT / ".venv").iterdir():
+        if not part.name.startswith(".candlewick-"):
+            (target / part.name).symlink_to(part)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    (target / f".candlewick-{digest}-dev").touch()  # as dev.sh names it
 
 
 def test_bash_blocks_are_found_and_exclusions_exist() -> None:

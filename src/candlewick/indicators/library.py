@@ -36,11 +36,11 @@ from numbers import Integral, Real
 from typing import Any, Literal, TypeVar
 
 import numpy as np
-import talib
 
 from candlewick.core.registry import Registry
 from candlewick.core.types import F64
 from candlewick.errors import IndicatorError
+from candlewick.indicators import talib_lazy as talib
 from candlewick.indicators.exact import window_sum
 
 ParamValue = int | float | str | bool

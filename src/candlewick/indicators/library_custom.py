@@ -13,10 +13,10 @@ import itertools
 import math
 
 import numpy as np
-import talib
 
 from candlewick.core.timeframes import bucket_start, timeframe_ms
 from candlewick.core.types import F64, I64
+from candlewick.indicators import talib_lazy as talib
 from candlewick.indicators.library import (
     Param,
     Params,

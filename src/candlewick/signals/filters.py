@@ -17,12 +17,12 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import talib
 
 from candlewick.core.registry import Registry
 from candlewick.core.timeframes import MINUTE_MS, timeframe_ms
 from candlewick.core.types import BoolArr
 from candlewick.errors import StrategyError
+from candlewick.indicators import talib_lazy as talib
 from candlewick.signals.setups import Params, choice, column, number, ohlcv, register_wrapped
 
 __all__ = [
