@@ -38,6 +38,7 @@ from bench.measure import (
     MeasureError,
     Repeated,
     cli_result,
+    exact_result,
     import_footprints,
     import_times,
     last_json,
@@ -134,7 +135,8 @@ def bench_single_pair(home: Path, data: Path, n: int, results: dict[str, Any]) -
     outcomes = {cli_result(r.stdout) for r in (first, *save.runs, *nosave.runs)}
     if len(outcomes) != 1:
         raise MeasureError(f"candlewick backtest gave different results across runs: {outcomes}")
-    count, equity = outcomes.pop()
+    count, equity = exact_result([CANDLEWICK, "backtest", "--config", SMA_CONFIG], env,
+                                 outcomes.pop())  # fmt: skip
     results["cli_save"], results["cli_nosave"] = summary(save), summary(nosave)
     results["candlewick"] = {"trade_count": count, "final_equity": equity}
 
@@ -289,7 +291,7 @@ def bench_portfolio(home: Path, data: Path, n: int, results: dict[str, Any]) -> 
     outcomes = {cli_result(r.stdout) for r in (*save.runs, *nosave.runs)}
     if len(outcomes) != 1:
         raise MeasureError(f"the portfolio backtest gave different results: {outcomes}")
-    count, equity = outcomes.pop()
+    count, equity = exact_result(cmd, env, outcomes.pop())
     portfolio |= {
         "save": summary(save),
         "nosave": summary(nosave),

@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -186,16 +187,35 @@ def last_json(text: str) -> dict[str, Any]:
     raise MeasureError(f"no JSON object in the output:\n{text[-2000:]}")
 
 
-_CLI_RESULT = re.compile(r"trades:\s*(\d+)\s+final equity:\s*([0-9.eE+-]+)")
+_CLI_RESULT = re.compile(r"trades:\s*([\d,]+)\s+final equity:\s*([0-9.,eE+-]+)")
 
 
 def cli_result(stdout: str) -> tuple[int, str]:
-    """Trade count and final equity from ``candlewick backtest``'s last summary line."""
+    """Trade count and final equity as ``candlewick backtest``'s closing line shows them (the
+    equity rounded for people; :func:`exact_result` gives it exactly)."""
     found = _CLI_RESULT.findall(stdout)
     if not found:
         raise MeasureError(f"no 'trades: N final equity: X' line in:\n{stdout[-2000:]}")
     count, equity = found[-1]
-    return int(count), equity
+    return int(count.replace(",", "")), equity.replace(",", "")
+
+
+def exact_result(
+    cmd: Sequence[str | Path], env: Mapping[str, str], shown: tuple[int, str]
+) -> tuple[int, str]:
+    """Trade count and exact final equity of the backtest ``cmd`` (run once more, unmeasured,
+    with ``--no-save --json``), checked against what the measured runs showed."""
+    import json
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "run.json"
+        run_process([*cmd, "--no-save", "--json", path], env=env)
+        doc = json.loads(path.read_text())
+    count, equity = len(doc["trades"]), str(doc["result"]["final_cash"])
+    if count != shown[0] or f"{Decimal(equity):,.2f}".replace(",", "") != shown[1]:
+        raise MeasureError(f"the JSON report ({count}, {equity}) disagrees with {shown}")
+    return count, equity
 
 
 # -- machine ------------------------------------------------------------------------------

@@ -211,14 +211,14 @@ def _single_pair(r: dict[str, Any]) -> str:
             "`candlewick backtest --config examples/sma_cross.yaml` (saves the run)",
             *_timed(r["cli_save"]),
             cw["trade_count"],
-            cw["final_equity"],
+            f"{Decimal(cw['final_equity']):.8f}",
             "",
         ),
         (
             "the same with `--no-save`",
             *_timed(r["cli_nosave"]),
             cw["trade_count"],
-            cw["final_equity"],
+            f"{Decimal(cw['final_equity']):.8f}",
             "",
         ),
         (
@@ -227,7 +227,7 @@ def _single_pair(r: dict[str, Any]) -> str:
             "",
             _mb(r["cli_first"]["rss_mb"]),
             cw["trade_count"],
-            cw["final_equity"],
+            f"{Decimal(cw['final_equity']):.8f}",
             "",
         ),
     ]
@@ -284,7 +284,7 @@ def _agreement(r: dict[str, Any]) -> str:
     count = cw["trade_count"]
     cw_eq = Decimal(cw["final_equity"])
     ref = peers["reference"]
-    full = Decimal(r["phases_5m"]["final_equity"])  # the CLI prints 8 decimals only
+    full = Decimal(r["phases_5m"]["final_equity"])
     ref_diff = full - Decimal(ref["final_equity"])
     bt = peers["backtesting"]["outputs"][-1]
     vb = peers["vectorbt_warm"]["outputs"][-1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from bench.report import _mb, _phase_table, _profile, _s, _table
@@ -33,7 +34,7 @@ def portfolio(r: dict[str, Any]) -> str:
             "the same with `--no-save`",
             f"{_s(p['nosave']['median_s'])} (min {_s(p['nosave']['min_s'])})",
             _mb(p["nosave"]["max_rss_mb"]),
-            f"final equity {p['final_equity']} USDT",
+            f"final equity {Decimal(p['final_equity']):.8f} USDT",
         ),
     ]
     ph = p["phases"]
