@@ -15,7 +15,7 @@ import pytest
 from candlewick.config.loader import load_trading_config
 from candlewick.core.types import BoolArr, Candles
 from candlewick.modes.backtest import lookahead_reports
-from candlewick.modes.strategy import signals_for, strategy_specs
+from candlewick.modes.strategy import build_pair_frame, pair_signals, strategy_specs
 from candlewick.paths import shared_data_dir
 from candlewick.signals import FILTERS, SETUPS, check_lookahead
 
@@ -124,7 +124,8 @@ def test_a_plugin_keeping_state_between_calls_is_caught(
     specs = strategy_specs(config)
 
     def stale(end: int) -> tuple[BoolArr, BoolArr]:
-        return signals_for(config, specs, xrp.slice(0, end))
+        signals = pair_signals(specs, build_pair_frame(config, specs, xrp.slice(0, end)))
+        return signals.entry, signals.exit
 
     assert check_lookahead(stale, len(xrp), timestamps=xrp.timestamp).ok
     # ... and a module whose state is already polluted does not fool the check either.

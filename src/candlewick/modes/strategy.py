@@ -21,7 +21,6 @@ from candlewick.risk.rules import ExitRules
 if TYPE_CHECKING:
     import pandas as pd
 
-    from candlewick.core.types import BoolArr
     from candlewick.indicators.calculator import IndicatorSpec
     from candlewick.signals.generator import Combine, FilterSpec, SetupSpec, Signals
 
@@ -88,14 +87,6 @@ def pair_signals(specs: StrategySpecs, frame: pd.DataFrame) -> Signals:
         vote_threshold=specs.vote_threshold,
         exit_combine=specs.exit_combine,
     )
-
-
-def signals_for(
-    config: TradingConfig, specs: StrategySpecs, base: Candles
-) -> tuple[BoolArr, BoolArr]:
-    """Entry and exit signals of the whole pipeline on ``base`` (used by the lookahead check)."""
-    signals = pair_signals(specs, build_pair_frame(config, specs, base))
-    return signals.entry, signals.exit
 
 
 def pair_data(
