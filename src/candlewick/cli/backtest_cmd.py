@@ -45,8 +45,6 @@ def run_and_report(
     config: TradingConfig,
     config_path: Path,
     *,
-    start: str | None,
-    end: str | None,
     check_lookahead: bool,
     save: bool,
     html: bool,
@@ -76,7 +74,7 @@ def run_and_report(
     clock = time.perf_counter()
     with _progress_bar(console) as bar:
         task = bar.add_task("loading candles", total=len(config.pairs) + 1)
-        loaded = load_candles(config, CandleStore(candle_store_dir()), start, end)
+        loaded = load_candles(config, CandleStore(candle_store_dir()))
         candles, notes, warning = loaded.candles, loaded.notes, loaded.warning
         del loaded
 
@@ -317,8 +315,6 @@ def backtest(
     run_and_report(
         cfg,
         config,
-        start=None,
-        end=None,
         check_lookahead=check_lookahead,
         save=save,
         html=html,
@@ -339,8 +335,6 @@ def demo() -> None:
         run_and_report(
             cfg,
             path,
-            start=None,
-            end=None,
             check_lookahead=False,
             save=True,
             html=True,

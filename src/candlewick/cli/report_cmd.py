@@ -27,19 +27,6 @@ class ReportFormat(StrEnum):
     TEXT = "text"
 
 
-def _day_ms(value: object) -> int | None:
-    """A config's ``backtest.start``/``end`` (``YYYY-MM-DD``, UTC) as ms, None when unset."""
-    from datetime import UTC, date, datetime
-
-    if not isinstance(value, str):
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        return None
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
-
-
 def run_candles(record: RunRecord, store: CandleStore) -> tuple[dict[str, Candles], dict[str, str]]:
     """The bars the run used, per pair, and why a pair has none (pair → message).
 
@@ -47,13 +34,14 @@ def run_candles(record: RunRecord, store: CandleStore) -> tuple[dict[str, Candle
     over the window of the run's config, ``backtest.start`` to ``backtest.end``), then cut to
     the run's own bars, so that a series imported since (a longer one, or one of another
     timeframe) does not change the chart."""
+    from candlewick.core.timeframes import day_ms
     from candlewick.errors import DataError
 
     ts = record.result.timestamp
     first, last = (int(ts[0]), int(ts[-1])) if len(ts) else (record.start_ts, record.end_ts)
     window = record.config.get("backtest") if isinstance(record.config, dict) else None
-    start = _day_ms(window.get("start")) if isinstance(window, dict) else None
-    end = _day_ms(window.get("end")) if isinstance(window, dict) else None
+    start = day_ms(window.get("start")) if isinstance(window, dict) else None
+    end = day_ms(window.get("end")) if isinstance(window, dict) else None
     out: dict[str, Candles] = {}
     missing: dict[str, str] = {}
     for pair in record.result.pairs:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -64,3 +65,18 @@ def last_closed_index(
     base_close = np.asarray(base_ts, dtype=np.int64) + timeframe_ms(base_timeframe)
     info_close = np.asarray(info_ts, dtype=np.int64) + timeframe_ms(info_timeframe)
     return np.searchsorted(info_close, base_close, side="right").astype(np.int64) - 1
+
+
+def day_ms(day: str | date | None) -> int | None:
+    """Milliseconds of the start of a UTC day, given as ``YYYY-MM-DD`` or a date (None: None).
+
+    Raises ValueError naming the expected form for a string that is no such day.
+    """
+    if day is None:
+        return None
+    if isinstance(day, str):
+        try:
+            day = date.fromisoformat(day)
+        except ValueError:
+            raise ValueError(f"bad date {day!r}: use YYYY-MM-DD") from None
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)

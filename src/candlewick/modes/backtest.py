@@ -9,13 +9,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from candlewick.backtest.engine import run_backtest
 from candlewick.config.models import TradingConfig
+from candlewick.core.timeframes import day_ms
 from candlewick.core.types import BacktestResult, Candles, Rejection
 from candlewick.errors import DataError
 from candlewick.modes.strategy import (
@@ -48,18 +48,6 @@ def _no_progress(stage: str, done: int, total: int) -> None:
     return None
 
 
-def day_ms(day: str | date | None) -> int | None:
-    """Milliseconds of the start of a UTC day, given as ``YYYY-MM-DD`` or a date."""
-    if day is None:
-        return None
-    if isinstance(day, str):
-        try:
-            day = datetime.strptime(day, "%Y-%m-%d").date()
-        except ValueError:
-            raise DataError(f"bad date {day!r}: use YYYY-MM-DD") from None
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
-
-
 @dataclass(frozen=True, slots=True)
 class BacktestOutcome:
     """A finished backtest: the result, the candles it ran on, and where they came from."""
@@ -84,19 +72,15 @@ class LoadedCandles:
     warning: str | None
 
 
-def load_candles(
-    config: TradingConfig,
-    store: CandleStore,
-    start: str | None = None,
-    end: str | None = None,
-) -> LoadedCandles:
-    """Each pair's base candles within [start, end), the stored series covering it best."""
+def load_candles(config: TradingConfig, store: CandleStore) -> LoadedCandles:
+    """Each pair's base candles within the config's ``backtest.start`` to ``end`` (excluded),
+    from the stored series covering that window best."""
     from candlewick.core.validation import count_gaps
     from candlewick.data.coverage import coverage_warning
     from candlewick.data.sources import load_series
 
-    start_ms = day_ms(start or config.backtest.start)
-    end_ms = day_ms(end or config.backtest.end)
+    start, end = config.backtest.start, config.backtest.end
+    start_ms, end_ms = day_ms(start), day_ms(end)
     candles, coverages, notes = {}, [], []
     for pair in config.pairs:
         loaded = load_series(store, config.exchange, pair, config.timeframe, start_ms, end_ms)
